@@ -104,9 +104,17 @@ def add_village(session: Session, town: Township, spec: VillageSpec, sort: int =
     for grid_name in spec.grids:
         if not any(g.name == grid_name for g in village.grids):
             village.grids.append(Grid(name=grid_name))
-    ensure_unit(session, f"{spec.name}村（居）委会" if not spec.name.endswith(("村委会", "居委会")) else spec.name,
-                Level.VILLAGE, village_id=village.id)
+    ensure_unit(session, village_unit_name(spec.name), Level.VILLAGE, village_id=village.id)
     return village
+
+
+def village_unit_name(village: str) -> str:
+    """柳树社区 → 柳树社区居委会, 兴文村 → 兴文村委会."""
+    if village.endswith("社区"):
+        return f"{village}居委会"
+    if village.endswith("村"):
+        return f"{village}委会"
+    return f"{village}村（居）委会"
 
 
 def ensure_unit(session: Session, name: str, level: Level, village_id: int | None = None) -> Unit:
