@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import logging
 import sys
@@ -16,6 +18,8 @@ from app.workcal import CalendarNotCovered
 
 EXIT_ERROR = 2
 EXIT_CALENDAR = 3
+# Modules that add their own commands: each has register(subparsers), setting ``func`` on its parsers.
+EXTENSIONS = ("app.reports.commands", "app.excel.commands")
 
 
 def _date(text: str) -> date:
@@ -89,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--name", default="")
     u.add_argument("--roles", required=True, help="逗号分隔：登记员,办理人,分管领导,主要领导,督办,管理员")
     u.add_argument("--password", required=True)
+    for module in EXTENSIONS:
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register(sub)
     return p
 
 
@@ -100,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(args.db)
     try:
-        return COMMANDS[args.command](args)
+        handler = COMMANDS.get(args.command) or args.func
+        return handler(args)
     except CalendarNotCovered as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_CALENDAR
