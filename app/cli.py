@@ -29,6 +29,13 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"“{text}”不是 YYYY-MM-DD 格式的日期") from None
 
 
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kuaichu", description="快处台账：群众诉求快处中心的诉求台账")
     p.add_argument("--db", help="SQLite 文件路径或 SQLAlchemy URL（默认：用户数据目录；也可用环境变量 KUAICHU_DB）")
@@ -94,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--roles", required=True, help="逗号分隔：登记员,办理人,分管领导,主要领导,督办,管理员")
     u.add_argument("--password", required=True)
     for module in EXTENSIONS:
-        if importlib.util.find_spec(module) is not None:
+        if _module_exists(module):
             importlib.import_module(module).register(sub)
     return p
 
