@@ -20,8 +20,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import paths
+from app.errors import ConflictError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -75,9 +77,16 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back entirely on any error."""
-        with self._write() as session, session.begin():
-            yield session
+        """One transaction: committed when the block ends, rolled back entirely on any error.
+
+        A row changed by someone else since it was loaded (the optimistic-lock version no
+        longer matches) fails as ``ConflictError``, with nothing written.
+        """
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except StaleDataError as exc:
+            raise ConflictError("数据已被其他人修改，请刷新后再操作；您的修改未保存") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

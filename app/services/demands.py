@@ -89,8 +89,15 @@ def next_case_number(session: Session, township_id: int, code: str, year: int) -
 
 
 def get(session: Session, ref: int | str | Demand, expected_version: int | None = None) -> Demand:
-    if isinstance(ref, Demand):
+    if isinstance(ref, Demand) and ref in session:
         demand = ref
+    elif isinstance(ref, Demand):
+        # A copy loaded by another (closed) session: changing it here would be silently
+        # lost. Work on this session's row, expecting the version the copy was loaded at.
+        state = sa.inspect(ref)
+        if expected_version is None:
+            expected_version = state.dict.get("version")
+        demand = session.get(Demand, state.identity[0]) if state.identity else None
     elif isinstance(ref, int):
         demand = session.get(Demand, ref)
     else:

@@ -184,4 +184,4 @@ def command_line_actor(session: Session, username: str | None = None) -> User:
         if Role.ADMIN in user.role_set():
             return user
     # A database with no users yet: an unsaved operator with every role.
-    return User(id=None, username="cli", name="命令行", roles=",".join(r.value for r in Role))
+    return User(id=None, username="cli", name="命令行", roles=",".join(r.value for r in Role), active=True)
