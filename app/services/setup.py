@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from app import access, paths
 from app.errors import DomainError, NotFound, ValidationError
-from app.models import Category, Channel, Grid, Township, Unit, User, Village
+from app.models import Category, Channel, Grid, Setting, Township, Unit, User, Village
+from app.services import settings
 from app.services.audit import record
 from app.vocab import Level, Role
 
@@ -89,6 +90,9 @@ def init_township(session: Session, name: str, code: str, villages: list[Village
     for i, spec in enumerate(villages):
         add_village(session, town, spec, sort=i)
     load_default_lists(session)
+    if session.get(Setting, "deadline_rules") is None:
+        # The center keeps its own copy: later program versions never change its rules silently.
+        settings.put(session, None, "deadline_rules", settings.get(session, "deadline_rules"), check=False)
     return town
 
 
