@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -107,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `kuaichu list | head` ends quietly
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if args.command is None:
@@ -264,7 +267,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     db = open_database(args.db)
     with db.read() as s:
         d = demands.get(s, args.code)
-        row = queries.rows(s, queries.DemandFilter(text=d.code), limit=1)[0]
+        row = queries.rows_by_ids(s, [d.id])[0]
         events = queries.story(s, d)
         co_units = [u.name for u in d.co_units]
         extra = {"grid": d.grid.name if d.grid else "", "rule_set": d.rule_set, "external_ref": d.external_ref,

@@ -87,6 +87,9 @@ def clock_state(
     if not open_ or deadline is None:
         return ClockState.DONE, None
     remaining = cal.remaining(today, deadline)
+    if deadline < today:
+        # Past the deadline day is overdue even on a weekend, when no working day has passed yet.
+        remaining = min(remaining, -1)
     if paused:
         return ClockState.PAUSED, remaining
     if remaining < 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,6 +99,25 @@ def _ts(day: date, rng: random.Random) -> str:
     return f"{day.isoformat()} {8 + minute // 60:02d}:{minute % 60:02d}:00.000000"
 
 
+class _Clock:
+    """Event times of one demand: in office hours, never going backwards, never after now."""
+
+    def __init__(self, rng: random.Random, today: date, now_minute: int) -> None:
+        self.rng, self.today, self.now_minute = rng, today, now_minute
+        self.day: date | None = None
+        self.minute = 0
+
+    def at(self, day: date) -> str:
+        if self.day is not None and day <= self.day:
+            day, minute = self.day, self.minute + 1 + int(self.rng.random() * 30)
+        else:
+            minute = 480 + int(self.rng.random() * 600)
+        if day >= self.today:
+            day, minute = self.today, max(min(minute, self.now_minute), self.minute if self.day == self.today else 0)
+        self.day, self.minute = day, min(minute, 1439)
+        return f"{day.isoformat()} {self.minute // 60:02d}:{self.minute % 60:02d}:00.000000"
+
+
 class _Bulk:
     """Collects rows per table and writes them with executemany."""
 
@@ -167,6 +186,8 @@ def generate(db: Database, spec: DemoSpec) -> str:
         town_id, town_code = town.id, town.code
 
     n = spec.demands
+    now = datetime.now()
+    now_minute = now.hour * 60 + now.minute if today == now.date() else 1439
     # Petitioners: about one per 1.4 demands; a few come back again and again.
     n_people = max(20, int(n / 1.15))
     people = []
@@ -220,7 +241,8 @@ def generate(db: Database, spec: DemoSpec) -> str:
         is_repeat = prev is not None and (received - prev).days <= 90
         last_seen[person_id] = received
         age = (today - received).days
-        created = _ts(received, rng)
+        clock = _Clock(rng, today, now_minute)
+        created = clock.at(received)
 
         row: dict[str, Any] = dict(
             id=did, code=code, township_id=town_id, type=dtype.value, category_id=category, channel_id=channel_id,
@@ -232,7 +254,7 @@ def generate(db: Database, spec: DemoSpec) -> str:
             satisfaction=None, transfer_count=0, extension_days=0, rework_count=0, supervised=False,
             created_at=created, updated_at=created, version=1,
         )
-        status = _lifecycle(rng, bulk, row, cal, rules, today, age, users, village_unit, by_level, due.due)
+        status = _lifecycle(rng, clock, bulk, row, cal, rules, today, age, users, village_unit, by_level, due.due)
         counts[status] += 1
         bulk.add("demand", **row)
         if did % 20000 == 0:
@@ -259,7 +281,7 @@ def _flush(db: Database, bulk: _Bulk) -> None:
     bulk.cols.clear()
 
 
-def _lifecycle(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rules: dict, today: date, age: int,
+def _lifecycle(rng: random.Random, clock: _Clock, bulk: _Bulk, d: dict[str, Any], cal: Any, rules: dict, today: date, age: int,
                users: dict[str, int], village_unit: dict[int, int], by_level: dict[Level, list[int]],
                due: date) -> Status:
     """Walk one demand through its life as far as its age allows; write the event rows."""
@@ -268,8 +290,7 @@ def _lifecycle(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rul
     def day_after(base: date, lo: int, hi: int) -> date:
         return min(today, base + timedelta(days=lo + int(rng.random() * (hi - lo + 1))))
 
-    def ts(day: date) -> str:
-        return _ts(day, rng)
+    ts = clock.at
 
     # Recent demands are still early in their life.
     if age <= 1 and rng.random() < 0.6:
@@ -280,7 +301,7 @@ def _lifecycle(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rul
         d["answer"] = d["result_summary"] = "已当场解答政策规定及办理渠道，诉求人表示清楚。"
         d["screening_result"] = ScreeningResult.VALID.value
         d["level"] = None
-        return _signoff(rng, bulk, d, cal, rules, today, received, users, due)
+        return _signoff(rng, clock, bulk, d, cal, rules, today, received, users, due)
     if rng.random() < 0.05:
         result = rng.choice([ScreeningResult.DUPLICATE, ScreeningResult.FALSE, ScreeningResult.OUT_OF_SCOPE])
         d["status"], d["screening_result"] = Status.INVALID.value, result.value
@@ -372,10 +393,10 @@ def _lifecycle(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rul
             bulk.add("supervision", demand_id=did, at=ts(today), note="请加快办理，按期办结", actor_id=users["duban"])
         return Status.HANDLING
     d["result_summary"] = "已按诉求人要求办理完毕，现场复核问题已解决。"
-    return _signoff(rng, bulk, d, cal, rules, today, assigned_on, users, due)
+    return _signoff(rng, clock, bulk, d, cal, rules, today, assigned_on, users, due)
 
 
-def _signoff(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rules: dict, today: date, base: date,
+def _signoff(rng: random.Random, clock: _Clock, bulk: _Bulk, d: dict[str, Any], cal: Any, rules: dict, today: date, base: date,
              users: dict[str, int], due: date) -> Status:
     did = d["id"]
     late = rng.random() < 0.07
@@ -392,7 +413,7 @@ def _signoff(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rules
     rnd = d["signoff_round"]
     for party in (Party.PETITIONER, Party.HANDLER, Party.DEPUTY_LEADER, Party.CHIEF_LEADER):
         signed = min(today, signed + timedelta(days=rng.randint(0, 1)))
-        bulk.add("signoff", demand_id=did, at=_ts(signed, rng), round=rnd, party=party.value,
+        bulk.add("signoff", demand_id=did, at=clock.at(signed), round=rnd, party=party.value,
                  signer_name=names[party], signed_on=signed, opinion="同意", refused=False,
                  recorded_by_id=users[recorders[party]])
     d.update(status=Status.CLOSED.value, closed_on=signed)
@@ -401,7 +422,7 @@ def _signoff(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rules
     ev_on = min(today, signed + timedelta(days=rng.randint(1, 7)))
     r = rng.random()
     result = Satisfaction.SATISFIED if r < 0.82 else Satisfaction.BASICALLY if r < 0.95 else Satisfaction.UNSATISFIED
-    bulk.add("evaluation", demand_id=did, at=_ts(ev_on, rng), result=result.value, evaluated_on=ev_on,
+    bulk.add("evaluation", demand_id=did, at=clock.at(ev_on), result=result.value, evaluated_on=ev_on,
              method=rng.choice(METHODS), comment="", actor_id=users["dengji"])
     d["satisfaction"] = result.value
     if result is Satisfaction.UNSATISFIED:
@@ -409,16 +430,16 @@ def _signoff(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rules
         d.update(status=Status.REWORK.value, rework_count=1, signoff_round=rnd + 1, closed_on=None,
                  deadline=rework_due.due, deadline_provisional=rework_due.provisional)
         if rework_due.due < today and rng.random() < 0.8:
-            bulk.add("progress_entry", demand_id=did, at=_ts(ev_on, rng), done_on=ev_on,
+            bulk.add("progress_entry", demand_id=did, at=clock.at(ev_on), done_on=ev_on,
                      text="针对不满意意见重新整改", actor_id=users["banli"])
             d["result_summary"] = "二次整改完成，诉求人认可。"
             again = min(today, ev_on + timedelta(days=rng.randint(2, 9)))
             for party in (Party.PETITIONER, Party.HANDLER, Party.DEPUTY_LEADER, Party.CHIEF_LEADER):
-                bulk.add("signoff", demand_id=did, at=_ts(again, rng), round=rnd + 1, party=party.value,
+                bulk.add("signoff", demand_id=did, at=clock.at(again), round=rnd + 1, party=party.value,
                          signer_name=names[party], signed_on=again, opinion="同意", refused=False,
                          recorded_by_id=users[recorders[party]])
             ev2 = min(today, again + timedelta(days=2))
-            bulk.add("evaluation", demand_id=did, at=_ts(ev2, rng), result=Satisfaction.BASICALLY.value,
+            bulk.add("evaluation", demand_id=did, at=clock.at(ev2), result=Satisfaction.BASICALLY.value,
                      evaluated_on=ev2, method="上门回访", comment="整改后基本满意", actor_id=users["dengji"])
             d.update(status=Status.EVALUATED.value, closed_on=again, satisfaction=Satisfaction.BASICALLY.value)
             return Status.EVALUATED
@@ -426,6 +447,6 @@ def _signoff(rng: random.Random, bulk: _Bulk, d: dict[str, Any], cal: Any, rules
     d["status"] = Status.EVALUATED.value
     if rng.random() < 0.1 and (today - ev_on).days > 30:
         visit = ev_on + timedelta(days=rng.randint(20, 30))
-        bulk.add("revisit", demand_id=did, at=_ts(visit, rng), visited_on=visit,
+        bulk.add("revisit", demand_id=did, at=clock.at(visit), visited_on=visit,
                  finding="回头看：问题未反弹，群众满意", problem_recurred=False, actor_id=users["duban"])
     return Status.EVALUATED

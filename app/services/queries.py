@@ -32,7 +32,7 @@ from app.models import (
 )
 from app.services import settings
 from app.services.calendar import load_calendar
-from app.vocab import OPEN_STATUSES, DemandType, Status
+from app.vocab import OPEN_STATUSES, DemandType, ExtensionStatus, Level, Party, RuleSet, Status
 from app.workcal import WorkCalendar
 
 
@@ -128,17 +128,58 @@ def conditions(session: Session, f: DemandFilter, today: date | None = None,
     if f.petitioner_id is not None:
         where.append(Demand.petitioner_id == f.petitioner_id)
     if f.text.strip():
-        where.append(text_condition(f.text.strip()))
+        where.append(text_condition(f.text.strip(), fts=has_fts(session)))
     return where
 
 
-def text_condition(text: str) -> Any:
-    """Content, petitioner name/phone/address and case number contain the text."""
-    like = f"%{text}%"
+FTS_TABLE = "demand_fts"  # made by migration 0002 on SQLite only
+FTS_MIN_CHARS = 3  # the trigram index finds nothing for shorter terms
+
+
+def has_fts(session: Session) -> bool:
+    """True when the database has the SQLite full-text index of demands."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    found = session.execute(
+        sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": FTS_TABLE}
+    ).first()
+    return found is not None
+
+
+def fts_phrase(term: str) -> str:
+    """One FTS5 string literal: the term matched as a substring, whatever characters it holds."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like_term(term: str) -> Any:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    like = f"%{escaped}%"
+
+    def has(col: Any) -> Any:
+        return col.like(like, escape="\\")
+
     people = sa.select(Petitioner.id).where(
-        sa.or_(Petitioner.name.like(like), Petitioner.phone.like(like), Petitioner.address.like(like))
+        sa.or_(has(Petitioner.name), has(Petitioner.phone), has(Petitioner.address))
     )
-    return sa.or_(Demand.content.like(like), Demand.code.like(like), Demand.petitioner_id.in_(people))
+    return sa.or_(has(Demand.content), has(Demand.code), Demand.petitioner_id.in_(people))
+
+
+def _fts_term(term: str) -> Any:
+    fts = sa.table(FTS_TABLE, sa.column("rowid"))
+    match = sa.literal_column(FTS_TABLE).op("MATCH")(sa.bindparam(None, fts_phrase(term), unique=True))
+    return Demand.id.in_(sa.select(fts.c.rowid).where(match))
+
+
+def text_condition(text: str, fts: bool = False) -> Any:
+    """Content, case number, petitioner name/phone/address contain every word of the text.
+
+    Words are separated by blanks. With ``fts`` (SQLite with the index of migration 0002)
+    a word of three or more characters is looked up in the trigram index; shorter words,
+    and every word on other databases, use LIKE.
+    """
+    terms = text.split()
+    parts = [_fts_term(t) if fts and len(t) >= FTS_MIN_CHARS else _like_term(t) for t in terms]
+    return sa.and_(*parts) if len(parts) != 1 else parts[0]
 
 
 def count(session: Session, f: DemandFilter, today: date | None = None) -> int:
@@ -202,7 +243,13 @@ SORT_COLUMNS: dict[str, Any] = {
     "code": Demand.code, "received": Demand.received_on, "village": Village.name, "type": Demand.type,
     "unit": Unit.name, "status": Demand.status, "deadline": Demand.deadline,
     "satisfaction": Demand.satisfaction, "petitioner": Petitioner.name, "category": Demand.category_id,
-    "content": Demand.content,
+    "content": Demand.content, "remaining": Demand.deadline,
+}
+# The joins a sort key needs besides the demand itself.
+_SORT_JOINS: dict[str, tuple[Any, Any]] = {
+    "village": (Village, Village.id == Demand.village_id),
+    "unit": (Unit, Unit.id == Demand.unit_id),
+    "petitioner": (Petitioner, Petitioner.id == Demand.petitioner_id),
 }
 
 
@@ -231,6 +278,33 @@ def rows(session: Session, f: DemandFilter, *, sort: str = "received", descendin
     paths = category_paths(session)
     due_soon = int(settings.get(session, "due_soon_days"))
     return [to_row(r, paths, cal, today, due_soon) for r in session.execute(q)]
+
+
+def ids(session: Session, f: DemandFilter, *, sort: str = "received", descending: bool = True,
+        today: date | None = None, limit: int | None = None) -> list[int]:
+    """The ids of every demand the filter selects (or the first ``limit``), in ledger order."""
+    col = SORT_COLUMNS[sort]
+    q = sa.select(Demand.id)
+    if sort in _SORT_JOINS:
+        q = q.outerjoin(*_SORT_JOINS[sort])
+    q = q.where(*conditions(session, f, today)).order_by(
+        col.desc() if descending else col.asc(), Demand.id.desc() if descending else Demand.id)
+    if limit is not None:
+        q = q.limit(limit)
+    # Core execution: several times faster than ORM result handling for 200,000 ids.
+    return list(session.connection().execute(q).scalars())
+
+
+def rows_by_ids(session: Session, demand_ids: list[int], today: date | None = None) -> list[Row]:
+    """The rows of these demands, in the order given (ids no longer present are skipped)."""
+    if not demand_ids:
+        return []
+    today = today or date.today()
+    cal = load_calendar(session)
+    paths = category_paths(session)
+    due_soon = int(settings.get(session, "due_soon_days"))
+    found = {r[0].id: r for r in session.execute(row_query([Demand.id.in_(demand_ids)]))}
+    return [to_row(found[i], paths, cal, today, due_soon) for i in demand_ids if i in found]
 
 
 def to_row(r: Any, paths: dict[int, str], cal: WorkCalendar, today: date, due_soon: int) -> Row:
@@ -325,3 +399,146 @@ def petitioner_history(session: Session, petitioner_id: int, exclude_id: int | N
     return list(session.scalars(q.order_by(Demand.received_on.desc())))
 
 
+
+
+# -- helpers for the screens (Qt-free) ---------------------------------------------------
+
+_LIST_FIELDS = ("statuses", "types", "village_ids", "grid_ids", "unit_ids", "category_ids", "channel_ids")
+_FLAG_FIELDS = ("due_soon", "overdue", "extended", "transferred", "transferred_twice", "repeat", "rework",
+                "supervised", "awaiting_evaluation", "open_only")
+
+
+def combine(*filters: DemandFilter | None) -> DemandFilter | None:
+    """The filter a demand must pass to pass every one of ``filters`` (None ones ignored).
+
+    Returns None when no demand can pass (e.g. two different villages asked for).
+    """
+    out = DemandFilter()
+    for f in filters:
+        if f is None:
+            continue
+        for name in _LIST_FIELDS:
+            mine, theirs = getattr(out, name), getattr(f, name)
+            if theirs:
+                merged = [v for v in mine if v in theirs] if mine else list(theirs)
+                if not merged:
+                    return None
+                setattr(out, name, merged)
+        for name in _FLAG_FIELDS:
+            setattr(out, name, getattr(out, name) or getattr(f, name))
+        for name, pick in (("received_from", max), ("closed_from", max), ("received_to", min), ("closed_to", min)):
+            mine, theirs = getattr(out, name), getattr(f, name)
+            setattr(out, name, pick(mine, theirs) if mine and theirs else mine or theirs)
+        if f.petitioner_id is not None:
+            if out.petitioner_id is not None and out.petitioner_id != f.petitioner_id:
+                return None
+            out.petitioner_id = f.petitioner_id
+        out.text = f"{out.text} {f.text}".strip()
+    return out
+
+
+@dataclass
+class Choices:
+    """The lists a filter bar or a form chooses from, each as (id, name) in display order."""
+
+    villages: list[tuple[int, str]]
+    units: list[tuple[int, str, Level]]
+    top_categories: list[tuple[int, str]]
+    channels: list[tuple[int, str]]
+
+
+def choices(session: Session) -> Choices:
+    return Choices(
+        villages=[(i, n) for i, n in session.execute(sa.select(Village.id, Village.name).order_by(Village.sort, Village.id))],
+        units=[(i, n, lv) for i, n, lv in session.execute(
+            sa.select(Unit.id, Unit.name, Unit.level).where(Unit.active.is_(True)).order_by(Unit.id))],
+        top_categories=[(i, n) for i, n in session.execute(
+            sa.select(Category.id, Category.name).where(Category.parent_id.is_(None)).order_by(Category.sort, Category.id))],
+        channels=[(i, n) for i, n in session.execute(
+            sa.select(Channel.id, Channel.name).where(Channel.active.is_(True)).order_by(Channel.sort, Channel.id))],
+    )
+
+
+@dataclass
+class AttachmentInfo:
+    id: int
+    sha256: str
+    name: str
+    size: int
+    kind: str
+    caption: str
+    at: datetime
+
+
+@dataclass
+class PendingExtension:
+    id: int
+    days: int
+    reason: str
+    requested_by: str
+    at: datetime
+
+
+@dataclass
+class DemandDetail:
+    """Everything the detail screen shows of one demand, as plain values."""
+
+    row: Row
+    status: Status
+    type: DemandType
+    version: int
+    grid: str
+    level: str
+    co_units: list[str]
+    registrar: str
+    rule_set: str
+    external_ref: str
+    answer: str
+    result_summary: str
+    remarks: str
+    original_no: str
+    duplicate_of: str
+    is_repeat: bool
+    supervised: bool
+    paused_since: date | None
+    extension_days: int
+    transfer_count: int
+    rework_count: int
+    signoff_round: int
+    unit_id: int | None
+    next_party: Party | None
+    pending_extension: PendingExtension | None
+    attachments: list[AttachmentInfo]
+    story: list[StoryEvent]
+    earlier: int  # other demands of the same petitioner
+
+
+def detail(session: Session, demand_id: int, today: date | None = None) -> DemandDetail:
+    from app.services.demands import get, next_party
+
+    d = get(session, demand_id)
+    row = rows_by_ids(session, [d.id], today)[0]
+    users = dict(session.execute(sa.select(User.id, User.name)).all())
+    ext = session.scalars(sa.select(Extension).where(
+        Extension.demand_id == d.id, Extension.status == ExtensionStatus.PENDING).order_by(Extension.id)).first()
+    files = session.scalars(sa.select(Attachment).where(Attachment.demand_id == d.id).order_by(Attachment.at))
+    earlier = 0
+    if d.petitioner_id is not None:
+        earlier = session.scalar(sa.select(sa.func.count(Demand.id)).where(
+            Demand.petitioner_id == d.petitioner_id, Demand.id != d.id)) or 0
+    return DemandDetail(
+        row=row, status=d.status, type=d.type, version=d.version,
+        grid=d.grid.name if d.grid else "", level=d.level.label if d.level else "",
+        co_units=[u.name for u in d.co_units], registrar=users.get(d.registrar_id, "") if d.registrar_id else "",
+        rule_set=RuleSet(d.rule_set).label if d.rule_set in RuleSet._value2member_map_ else d.rule_set,
+        external_ref=d.external_ref, answer=d.answer, result_summary=d.result_summary, remarks=d.remarks,
+        original_no=d.original_no, duplicate_of=d.duplicate_of.code if d.duplicate_of else "",
+        is_repeat=d.is_repeat, supervised=d.supervised, paused_since=d.paused_since,
+        extension_days=d.extension_days, transfer_count=d.transfer_count, rework_count=d.rework_count,
+        signoff_round=d.signoff_round, unit_id=d.unit_id,
+        next_party=next_party(session, d) if d.status is Status.AWAITING_SIGNOFF else None,
+        pending_extension=PendingExtension(ext.id, ext.days, ext.reason, users.get(ext.requested_by_id, ""), ext.at)
+        if ext else None,
+        attachments=[AttachmentInfo(f.id, f.sha256, f.original_name, f.size, f.kind, f.caption, f.at) for f in files],
+        story=story(session, d), earlier=earlier,
+    )
