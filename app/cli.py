@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("db", help="数据库：upgrade / check")
     s.add_argument("action", choices=["upgrade", "check"])
 
+    s = sub.add_parser("screenshots", help="离屏渲染各主要界面为 PNG（登录、工作台、受理登记、台账、详情、一村一档、预警督办、设置）")
+    s.add_argument("dir", type=Path)
+
     s = sub.add_parser("user", help="用户：add")
     us = s.add_subparsers(dest="action", required=True)
     u = us.add_parser("add")
@@ -352,7 +355,16 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screenshots(args: argparse.Namespace) -> int:
+    from app.views.screenshots import render_screenshots
+
+    for path in render_screenshots(args.db, args.dir):
+        print(path)
+    return 0
+
+
 COMMANDS = {
     "init": cmd_init, "demo": cmd_demo, "deadline": cmd_deadline, "stats": cmd_stats, "list": cmd_list,
     "show": cmd_show, "holidays": cmd_holidays, "db": cmd_db, "user": cmd_user,
+    "screenshots": cmd_screenshots,
 }

@@ -429,7 +429,7 @@ def _signoff(rng: random.Random, clock: _Clock, bulk: _Bulk, d: dict[str, Any], 
         rework_due = deadlines.due_date(cal, rules, "township", deadlines.REWORK, ev_on)
         d.update(status=Status.REWORK.value, rework_count=1, signoff_round=rnd + 1, closed_on=None,
                  deadline=rework_due.due, deadline_provisional=rework_due.provisional)
-        if rework_due.due < today and rng.random() < 0.8:
+        if rework_due.due < today and (rng.random() < 0.8 or (today - rework_due.due).days > 20):
             bulk.add("progress_entry", demand_id=did, at=clock.at(ev_on), done_on=ev_on,
                      text="针对不满意意见重新整改", actor_id=users["banli"])
             d["result_summary"] = "二次整改完成，诉求人认可。"

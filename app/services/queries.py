@@ -49,6 +49,10 @@ class DemandFilter:
     received_to: date | None = None
     closed_from: date | None = None
     closed_to: date | None = None
+    deadline_from: date | None = None
+    deadline_to: date | None = None
+    evaluated_from: date | None = None  # has an evaluation made in this range
+    evaluated_to: date | None = None
     due_soon: bool = False
     overdue: bool = False
     extended: bool = False
@@ -102,6 +106,16 @@ def conditions(session: Session, f: DemandFilter, today: date | None = None,
         where.append(Demand.closed_on >= f.closed_from)
     if f.closed_to:
         where.append(Demand.closed_on <= f.closed_to)
+    if f.deadline_from:
+        where.append(Demand.deadline >= f.deadline_from)
+    if f.deadline_to:
+        where.append(Demand.deadline <= f.deadline_to)
+    if f.evaluated_from or f.evaluated_to:
+        evaluated = sa.select(Evaluation.demand_id).where(
+            Evaluation.evaluated_on >= (f.evaluated_from or date.min),
+            Evaluation.evaluated_on <= (f.evaluated_to or date.max),
+        )
+        where.append(Demand.id.in_(evaluated))
     running = sa.and_(Demand.status.in_(OPEN_STATUSES), Demand.paused_since.is_(None))
     if f.open_only:
         where.append(Demand.status.in_(OPEN_STATUSES))
@@ -426,7 +440,9 @@ def combine(*filters: DemandFilter | None) -> DemandFilter | None:
                 setattr(out, name, merged)
         for name in _FLAG_FIELDS:
             setattr(out, name, getattr(out, name) or getattr(f, name))
-        for name, pick in (("received_from", max), ("closed_from", max), ("received_to", min), ("closed_to", min)):
+        for name, pick in (("received_from", max), ("closed_from", max), ("deadline_from", max),
+                           ("evaluated_from", max), ("received_to", min), ("closed_to", min),
+                           ("deadline_to", min), ("evaluated_to", min)):
             mine, theirs = getattr(out, name), getattr(f, name)
             setattr(out, name, pick(mine, theirs) if mine and theirs else mine or theirs)
         if f.petitioner_id is not None:
