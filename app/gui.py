@@ -59,7 +59,24 @@ def configure_qt(app, data_dir: Path) -> str | None:  # type: ignore[no-untyped-
     app.setApplicationVersion(__version__)
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(data_dir))
+    install_chinese(app)
     return apply_font(app)
+
+
+def install_chinese(app) -> bool:  # type: ignore[no-untyped-def]
+    """Qt's own texts in Chinese: standard buttons (确定/取消/关闭), the file dialogs, the
+    context menus of text boxes, the calendar popups. True when Qt's translation was found."""
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+    chinese = QLocale(QLocale.Language.Chinese, QLocale.Country.China)
+    QLocale.setDefault(chinese)
+    translator = QTranslator(app)
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if not translator.load(chinese, "qtbase", "_", folder):
+        log.warning("Qt's Chinese translation (qtbase_zh_CN.qm) not found in %s", folder)
+        return False
+    app.installTranslator(translator)
+    return True
 
 
 def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

@@ -92,6 +92,7 @@ def show_done(parent: QWidget | None, result: ExportResult) -> QMessageBox:
                       f"已导出 {result.rows} 条诉求。\n文件：{result.path}", QMessageBox.StandardButton.Close, parent)
     open_file = box.addButton("打开文件", QMessageBox.ButtonRole.AcceptRole)
     open_dir = box.addButton("打开所在文件夹", QMessageBox.ButtonRole.ActionRole)
+    box.button(QMessageBox.StandardButton.Close).setText("关闭")
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
     def clicked(button: Any) -> None:

@@ -12,11 +12,9 @@ import on the write worker, so the window never freezes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,14 +38,12 @@ from PySide6.QtWidgets import (
     QWizard,
     QWizardPage,
 )
-from sqlalchemy.orm import Session
 
 from app.errors import DomainError
 from app.excel import importer
+from app.excel.choices import ListNames, load_names
 from app.excel.importer import Analysis, ImportOptions, ImportResult
 from app.excel.mapping import FIELDS, IGNORE, REQUIRED, ImportMapping, ValueChoice, column_letter
-from app.models import Channel, Unit, Village
-from app.services.queries import category_paths
 from app.views import tasks
 from app.views.context import AppContext
 from app.views.export_actions import default_dir
@@ -57,29 +53,6 @@ FILE_FILTER = "表格文件 (*.xlsx *.xlsm *.xls *.csv *.txt *.ods);;所有文�
 MAPPING_FILTER = "列对应文件 (*.json)"
 MAX_ISSUES_SHOWN = 500
 PAGE_FILE, PAGE_MAPPING, PAGE_CHECK, PAGE_RUN = range(4)
-
-
-@dataclass
-class ListNames:
-    """The database's names each unknown value can be mapped to."""
-
-    village: list[str] = field(default_factory=list)
-    unit: list[str] = field(default_factory=list)
-    category: list[str] = field(default_factory=list)
-    channel: list[str] = field(default_factory=list)
-
-    def of(self, kind: str) -> list[str]:
-        return list(getattr(self, kind, []))
-
-
-def load_names(session: Session) -> ListNames:
-    paths = category_paths(session)
-    return ListNames(
-        village=list(session.scalars(sa.select(Village.name).order_by(Village.sort, Village.id))),
-        unit=list(session.scalars(sa.select(Unit.name).where(Unit.active.is_(True)).order_by(Unit.level, Unit.id))),
-        category=sorted(paths.values()),
-        channel=list(session.scalars(sa.select(Channel.name).where(Channel.active.is_(True)).order_by(Channel.sort))),
-    )
 
 
 def _item(text: Any, editable: bool = False) -> QTableWidgetItem:
@@ -131,6 +104,14 @@ class ImportWizard(QWizard):
         self.setPage(PAGE_CHECK, self.check_page)
         self.setPage(PAGE_RUN, self.run_page)
         self.resize(980, 680)
+
+    def reject(self) -> None:
+        """取消, Esc or the window's close button: while the import runs, cancel it first
+        (nothing is written) and keep the window until it has stopped."""
+        if self.run_page.task is not None:
+            self.run_page.cancel()
+            return
+        super().reject()
 
     def selected_analysis(self) -> Analysis:
         assert self.analysis is not None

@@ -15,6 +15,7 @@ from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import shiboken6
@@ -346,6 +347,8 @@ class LedgerView(QWidget):
         self.base_filter = base_filter
         self.preset: DemandFilter | None = None
         self.preset_title = ""
+        self.place_name = ""  # what the base filter selects, for export titles (一村一档: the village)
+        self.export_task: tasks.Task | None = None  # the last export started from this view
         self.settings_key = "ledger" if base_filter is None else "ledger_embedded"
         self.model = LedgerModel(ctx.db, self)
         self.model.loaded.connect(self._on_loaded)
@@ -449,6 +452,17 @@ class LedgerView(QWidget):
         bold.setBold(True)
         self.count_label.setFont(bold)
         row3.addWidget(self.count_label)
+        row3.addSpacing(12)
+        self.export_view_button = QPushButton("导出当前视图", self)
+        self.export_view_button.setObjectName("export_view")
+        self.export_view_button.setToolTip("把台账当前显示的诉求导出为 Excel：按当前的筛选条件、排序和显示的列")
+        self.export_view_button.clicked.connect(lambda: self.export_current_view())
+        self.export_district_button = QPushButton("导出区台账格式", self)
+        self.export_district_button.setObjectName("export_district")
+        self.export_district_button.setToolTip("按区“排查台账”的列格式导出当前筛选出的诉求（两行表头、A4 横向打印）")
+        self.export_district_button.clicked.connect(lambda: self.export_district_ledger())
+        row3.addWidget(self.export_view_button)
+        row3.addWidget(self.export_district_button)
         layout.addLayout(row3)
 
         self.table = QTableView(self)
@@ -484,8 +498,10 @@ class LedgerView(QWidget):
         self._sync_village_box()
 
     def _sync_village_box(self) -> None:
-        """No village choice when the base filter already fixes the village (一村一档)."""
-        fixed = self.base_filter is not None and bool(self.base_filter.village_ids)
+        """No village choice when the base filter already fixes the village (一村一档: a
+        village, or one of its grids)."""
+        base = self.base_filter
+        fixed = base is not None and bool(base.village_ids or base.grid_ids)
         self.village_box.setHidden(fixed)
         self._village_label.setHidden(fixed)
         if fixed and self.village_box.currentIndex() != 0:
@@ -623,6 +639,79 @@ class LedgerView(QWidget):
     def _sort_changed(self, section: int, order: Qt.SortOrder) -> None:
         self.model.sort(section, order)
         self._save_columns()
+
+    # -- what is shown, and exporting it ----------------------------------------------------
+
+    def visible_column_keys(self) -> list[str]:
+        """The keys of the shown columns, in the order they are shown (moved columns too)."""
+        header = self.table.horizontalHeader()
+        keys = []
+        for visual in range(header.count()):
+            logical = header.logicalIndex(visual)
+            if 0 <= logical < len(COLUMNS) and not header.isSectionHidden(logical):
+                keys.append(COLUMNS[logical].key)
+        return keys
+
+    def sort_state(self) -> tuple[str, bool]:
+        """The sort column's key and whether it is descending."""
+        return self.model.sort_key, self.model.descending
+
+    def filter_description(self) -> str:
+        """The filters in force, in words, for the line under an export's title."""
+        parts = []
+        if self.preset is not None:
+            parts.append(self.preset_title or "指定条件")
+        for label, box in (("状态", self.status_box), ("类型", self.type_box), ("村(社区)", self.village_box),
+                           ("责任单位", self.unit_box), ("类别", self.category_box), ("来源", self.channel_box)):
+            if box.currentIndex() > 0 and not box.isHidden():
+                parts.append(f"{label}：{box.currentText()}")
+        if self.date_check.isChecked():
+            start, end = sorted((self.date_from.date().toPython(), self.date_to.date().toPython()))
+            parts.append(f"受理日期：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}")
+        flags = [box.text() for box in self.flag_boxes.values() if box.isChecked()]
+        if flags:
+            parts.append("、".join(flags))
+        if text := self.search.text().strip():
+            parts.append(f"搜索“{text}”")
+        return "筛选：" + "；".join(parts) if parts else "筛选：全部"
+
+    def export_title(self) -> str:
+        title = f"{self.place_name}诉求台账"
+        return f"{title}（{self.preset_title}）" if self.preset is not None and self.preset_title else title
+
+    def _export_filter(self) -> DemandFilter | None:
+        f = self.current_filter()
+        if f is None:
+            tasks.show_message(self, "当前筛选条件互相矛盾，没有符合条件的诉求，无需导出。", "导出")
+        return f
+
+    def export_current_view(self, path: Path | None = None) -> tasks.Task | None:
+        """Export exactly what the table shows: the filters, the sort order, the shown columns."""
+        from app.views import export_actions  # openpyxl is loaded when first needed
+
+        f = self._export_filter()
+        if f is None:
+            return None
+        sort, descending = self.sort_state()
+        task = export_actions.export_view(self, self.ctx, f, self.visible_column_keys(), sort=sort,
+                                          descending=descending, title=self.export_title(),
+                                          note=self.filter_description(), path=path)
+        if task is not None:
+            self.export_task = task
+        return task
+
+    def export_district_ledger(self, path: Path | None = None) -> tasks.Task | None:
+        """The demands of the current filter in the district's 排查台账 layout."""
+        from app.views import export_actions
+
+        f = self._export_filter()
+        if f is None:
+            return None
+        title = f"{self.place_name}群众诉求排查台账" if self.place_name else ""
+        task = export_actions.export_district_ledger(self, self.ctx, f, title=title, path=path)
+        if task is not None:
+            self.export_task = task
+        return task
 
     # -- column choices (QSettings) ------------------------------------------------------
 

@@ -6,11 +6,12 @@ import importlib
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import shiboken6
 import sqlalchemy as sa
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QFont
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFont
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -30,6 +31,9 @@ from app.views.context import AppContext
 from app.views.detail import DetailDialog
 from app.views.ledger import LedgerView
 from app.vocab import role_labels
+
+if TYPE_CHECKING:
+    from app.views.import_wizard import ImportWizard
 
 log = logging.getLogger(__name__)
 COUNTS_REFRESH_MS = 5 * 60 * 1000
@@ -82,6 +86,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.pages: dict[str, QWidget] = {}
         self.dialogs: dict[int, DetailDialog] = {}
+        self.import_wizard: ImportWizard | None = None
         self.overdue = self.due_soon = -1
         self.setWindowTitle(f"快处台账 {__version__} — 群众诉求快处中心")
         self.resize(1360, 860)
@@ -144,6 +149,17 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("文件")
+        self.import_action = QAction("导入台账…", self)
+        self.import_action.setObjectName("import_ledger")
+        self.import_action.setStatusTip("把已有的 Excel/WPS/CSV 台账导入本程序")
+        self.import_action.setEnabled(self.ctx.can("import"))
+        if not self.import_action.isEnabled():
+            self.import_action.setStatusTip("导入台账需要登记员或管理员角色")
+            self.import_action.setToolTip("导入台账需要登记员或管理员角色")
+            file_menu.setToolTipsVisible(True)
+        self.import_action.triggered.connect(self.open_import_wizard)
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
         file_menu.addAction("刷新", self.ctx.nav.data_changed.emit)
         file_menu.addSeparator()
         file_menu.addAction("退出", self.close)
@@ -220,6 +236,42 @@ class MainWindow(QMainWindow):
         dialog.raise_()
         dialog.activateWindow()
         return dialog
+
+    def open_import_wizard(self) -> ImportWizard | None:
+        """文件 › 导入台账…: the wizard, one at a time. The wizard announces the new demands
+        (``data_changed``) as soon as they are written; when it closes after an import the
+        ledger is shown."""
+        if not self.ctx.can("import"):
+            return None
+        if self.import_wizard is not None and shiboken6.isValid(self.import_wizard):
+            self.import_wizard.raise_()
+            self.import_wizard.activateWindow()
+            return self.import_wizard
+        from app.views.import_wizard import ImportWizard  # the Excel readers load when first needed
+
+        wizard = ImportWizard(self.ctx, self)
+        wizard.setWindowModality(Qt.WindowModality.WindowModal)
+        wizard.finished.connect(lambda _code, w=wizard: self._import_finished(w))
+        self.import_wizard = wizard
+        wizard.show()
+        return wizard
+
+    def _import_finished(self, wizard: ImportWizard) -> None:
+        if self.import_wizard is wizard:
+            self.import_wizard = None
+        result = wizard.result
+        if result is not None and result.imported:
+            self.show_page("ledger")
+        self._dispose_later(wizard)
+
+    def _dispose_later(self, widget: QWidget) -> None:
+        """Delete a closed dialog once no background work can still call back into it."""
+        if not shiboken6.isValid(widget):
+            return
+        if tasks.running():
+            QTimer.singleShot(500, self, lambda: self._dispose_later(widget))
+        else:
+            widget.deleteLater()
 
     # -- the live counts -------------------------------------------------------------------
 

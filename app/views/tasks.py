@@ -141,6 +141,7 @@ def show_error(parent: QWidget | None, exc: BaseException, title: str = "操作�
 def show_message(parent: QWidget | None, text: str, title: str = "提示",
                  icon: QMessageBox.Icon = QMessageBox.Icon.Information) -> QMessageBox:
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.button(QMessageBox.StandardButton.Ok).setText("确定")
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setWindowModality(Qt.WindowModality.WindowModal if parent else Qt.WindowModality.ApplicationModal)
     box.open()

@@ -8,6 +8,7 @@ to it; clicking a count narrows that sub-ledger to exactly those demands.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap, QShowEvent
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -25,7 +27,9 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services import villages
+from app.services.rates import Period
 from app.services.villages import PlaceFigures, VillageNode
+from app.views import tasks
 from app.views.background import BackgroundReader
 from app.views.context import AppContext
 from app.views.dashboard import RED, FigureButton
@@ -66,6 +70,7 @@ class VillagesView(QWidget):
         self.place: tuple[int | None, int | None] = (None, None)  # (village id, grid id)
         self.current: PlaceFigures | None = None
         self._stale = True
+        self.export_task: tasks.Task | None = None  # the last export started here
         self.reader = BackgroundReader(ctx.db, self)
         self.reader.finished.connect(self._show)
         self.reader.failed.connect(lambda m: self.status.setText(m))
@@ -81,6 +86,12 @@ class VillagesView(QWidget):
         self.status = QLabel("")
         self.status.setStyleSheet("color: #666;")
         head.addWidget(self.status, 1)
+        self.export_all_button = QPushButton("导出一村一档工作簿")
+        self.export_all_button.setObjectName("export_villages")
+        self.export_all_button.setToolTip("选择统计期，导出一个工作簿：汇总表（各村受理数、办结率、满意率等）"
+                                          "加每村一个工作表")
+        self.export_all_button.clicked.connect(lambda: self.export_workbook())
+        head.addWidget(self.export_all_button)
         outer.addLayout(head)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -108,6 +119,12 @@ class VillagesView(QWidget):
         self.period_box.addItems(list(villages.PERIODS))
         self.period_box.currentIndexChanged.connect(lambda _i: self._load_figures())
         place_row.addWidget(self.period_box)
+        self.export_village_button = QPushButton("导出本村台账")
+        self.export_village_button.setObjectName("export_village")
+        self.export_village_button.setToolTip("按右侧的统计期导出所选村(社区)的台账：汇总表加本村工作表")
+        self.export_village_button.setEnabled(False)
+        self.export_village_button.clicked.connect(lambda: self.export_village())
+        place_row.addWidget(self.export_village_button)
         rl.addLayout(place_row)
         self.period_label = QLabel("")
         self.period_label.setStyleSheet("color: #666;")
@@ -223,11 +240,22 @@ class VillagesView(QWidget):
         self._load_figures()
 
     def _set_place(self, village_id: int | None, grid_id: int | None) -> None:
+        self.ledger.place_name = self.place_name(village_id, grid_id)
         if (village_id, grid_id) == self.place:
             return
         self.place = (village_id, grid_id)
+        self.export_village_button.setEnabled(village_id is not None)
         self.ledger.base_filter = villages.scope_filter(village_id, grid_id)
         self.ledger.set_filter(None)  # one query: the new place, no narrowing
+
+    def place_name(self, village_id: int | None, grid_id: int | None) -> str:
+        """The village (and grid) as the tree names it; empty when unknown."""
+        for node in self.nodes:
+            if node.id != village_id:
+                continue
+            grid = next((g.name for g in node.grids if g.id == grid_id), None) if grid_id is not None else None
+            return f"{node.name}{grid}" if grid else node.name
+        return ""
 
     def select(self, village_id: int, grid_id: int | None = None) -> None:
         """Choose a village (or one of its grids) as if clicked in the tree."""
@@ -263,3 +291,27 @@ class VillagesView(QWidget):
         figure = self.current.counts[key]
         if figure.filter is not None:
             self.ledger.set_filter(figure.filter, figure.title)
+
+    # -- exports ----------------------------------------------------------------------------
+
+    def export_workbook(self, path: Path | None = None, period: Period | None = None) -> tasks.Task | None:
+        """一村一档 for every village: asks for the period (a month or a range), then where to save."""
+        from app.views import export_actions  # openpyxl is loaded when first needed
+
+        task = export_actions.export_village_workbook(self, self.ctx, period, None, path=path)
+        if task is not None:
+            self.export_task = task
+        return task
+
+    def export_village(self, path: Path | None = None) -> tasks.Task | None:
+        """The chosen village's ledger over the period chosen beside it, with its summary row."""
+        from app.views import export_actions
+
+        village_id = self.place[0]
+        if village_id is None:
+            return None
+        period = villages.period_named(self.period_box.currentText())
+        task = export_actions.export_village_workbook(self, self.ctx, period, [village_id], path=path)
+        if task is not None:
+            self.export_task = task
+        return task
