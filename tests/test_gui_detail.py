@@ -313,3 +313,28 @@ def test_quick_work_shows_no_dialog_and_errors_reach_the_caller(qtbot: Any) -> N
     tasks.run(bad, on_error=errors.append)
     qtbot.waitUntil(lambda: len(errors) == 1)
     assert str(errors[0]) == "诉求内容：不能为空"
+
+
+def test_signoff_sheet_and_dossier_open_in_the_preview(qtbot: Any, ledger: Any, tmp_path: Path) -> None:
+    import subprocess
+
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    from app.views.pdf_preview import PdfPreviewDialog
+
+    code = ledger.register("求决", TODAY, "柳树村")
+    dialog = open_detail(qtbot, ledger, code, SUPERVISOR, tmp_path)
+    for name, title in (("print_signoff_sheet", "四方会签表"), ("print_dossier", "一案一卷")):
+        qtbot.mouseClick(dialog.findChild(QPushButton, name), Qt.MouseButton.LeftButton)
+
+        def shown(title: str = title) -> PdfPreviewDialog | None:
+            return next((w for w in QApplication.topLevelWidgets()
+                         if isinstance(w, PdfPreviewDialog) and w.isVisible() and title in w.windowTitle()), None)
+
+        qtbot.waitUntil(lambda: shown() is not None, timeout=20_000)
+        preview = shown()
+        assert preview is not None
+        text = subprocess.run(["pdftotext", str(preview.preview.path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert code in text
+        preview.close()

@@ -414,6 +414,15 @@ class DetailDialog(QDialog):
         self.no_actions.setWordWrap(True)
         side.addWidget(self.no_actions)
         side.addStretch(1)
+        side.addWidget(QLabel("打印", self))
+        sheet = QPushButton("四方会签表…", self)
+        sheet.setObjectName("print_signoff_sheet")
+        sheet.clicked.connect(self.preview_signoff_sheet)
+        side.addWidget(sheet)
+        dossier = QPushButton("一案一卷…", self)
+        dossier.setObjectName("print_dossier")
+        dossier.clicked.connect(self.preview_dossier)
+        side.addWidget(dossier)
         refresh = QPushButton("刷新", self)
         refresh.clicked.connect(self.load)
         side.addWidget(refresh)
@@ -421,6 +430,24 @@ class DetailDialog(QDialog):
         close.clicked.connect(self.close)
         side.addWidget(close)
         outer.addLayout(side)
+
+    # -- documents -------------------------------------------------------------------------
+
+    def preview_signoff_sheet(self) -> tasks.Task:
+        from app.reports.signoff_sheet import make_signoff_sheet
+        from app.views.pdf_preview import preview_generated
+
+        code = self.detail.row.code
+        return preview_generated(self, "四方会签表", f"{code}-会签表.pdf",
+                                 lambda out: make_signoff_sheet(self.ctx.db, code, out))
+
+    def preview_dossier(self) -> tasks.Task:
+        from app.reports.dossier import make_dossier
+        from app.views.pdf_preview import preview_generated
+
+        code = self.detail.row.code
+        return preview_generated(self, "一案一卷", f"{code}-案卷.pdf",
+                                 lambda out: make_dossier(self.ctx.db, code, out, self.ctx.files_dir))
 
     # -- loading ---------------------------------------------------------------------------
 
