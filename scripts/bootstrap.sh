@@ -27,8 +27,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  echo "installing the program into .venv (first run only) ..."
+  if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".[test]"; } \
+      >.venv/install.log 2>&1; then
+    cat .venv/install.log
+    exit 1
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
