@@ -88,3 +88,15 @@ def apply(demand: Demand, action: str) -> Status:
     new = target(demand) if isinstance(target, Callable) else target  # type: ignore[operator]
     demand.status = new
     return new
+
+
+def imported_state(closed: bool, evaluated: bool) -> Status:
+    """The state a demand brought in from an old ledger starts in.
+
+    History recorded as 办结 in the old ledger (its four-party sheet kept on paper) comes in
+    closed, or evaluated when the old ledger has its satisfaction; everything else starts at
+    registration like a new demand.
+    """
+    if not closed:
+        return S.REGISTERED
+    return S.EVALUATED if evaluated else S.CLOSED

@@ -523,6 +523,126 @@ def test_cancelled_import_writes_nothing(env: Env, tmp_path: Path) -> None:
     assert count_demands(env.db) == 0
 
 
+# -- the old ledger's history: closed and evaluated rows ---------------------------------------------------
+
+HISTORY_HEAD = ["反映人", "联系方式", "住址", "诉求类型", "诉求内容", "受理日期", "责任单位", "状态", "办结日期", "办理结果",
+                "满意度"]
+HISTORY_ROWS = [
+    ["甲", "13800138041", "柳树村1组", "求决", "路面坑洼", "2024-05-06", "柳树村委会", "已办结", "2024-05-20", "已修补路面",
+     "满意"],
+    ["乙", "13800138042", "柳树村2组", "求决", "路灯不亮", "2024-05-06", "示范镇综合行政执法办公室", "办结", "", "", "不满意"],
+    ["丙", "13800138043", "青山村1组", "求决", "水管破裂", "2024-05-07", "青山村委会", "办理中", "", "正在协调", ""],
+    ["丁", "13800138044", "青山村2组", "建议", "建议安装健身器材", "2024-05-07", "", "", "2024年5月10日", "已采纳", ""],
+    ["戊", "13800138045", "河东社区", "求决", "噪声扰民", "2024-05-08", "", "未办结", "", "", "满意"],
+]
+
+
+def imported(env: Env) -> dict[str, tuple[Demand, list[queries.StoryEvent], list[Any]]]:
+    """Each imported demand by its petitioner's name, with its story and evaluations."""
+    from app.models import Evaluation
+
+    out = {}
+    with env.db.read() as s:
+        for d in s.scalars(sa.select(Demand)):
+            evaluations = list(s.scalars(sa.select(Evaluation).where(Evaluation.demand_id == d.id)))
+            _ = d.unit
+            out[d.petitioner.name] = (d, queries.story(s, d), evaluations)
+    return out
+
+
+def test_closed_rows_of_the_old_ledger_are_imported_closed(env: Env, tmp_path: Path) -> None:
+    from app.vocab import Satisfaction, Status
+
+    result = run_import(env, simple_book(tmp_path / "h.xlsx", HISTORY_ROWS, HISTORY_HEAD))
+    assert (result.imported, result.errors) == (5, 0)
+    got = imported(env)
+
+    a, story, evaluations = got["甲"]
+    assert (a.status, a.closed_on, a.satisfaction) == (Status.EVALUATED, date(2024, 5, 20), Satisfaction.SATISFIED)
+    assert a.result_summary == "已修补路面" and a.unit.name == "柳树村委会"
+    assert a.level is Level.VILLAGE and a.first_level is Level.VILLAGE
+    assert [(e.result, e.method, e.evaluated_on) for e in evaluations] == \
+        [(Satisfaction.SATISFIED, "原台账", date(2024, 5, 20))]
+    note = next(e.text for e in story if e.kind == "导入")
+    assert "原台账记录为已办结，四方会签为纸质存档" in note and "未记载办结日期" not in note
+    assert any(e.kind == "评价" and "原台账" in e.text for e in story)
+
+    b, story, evaluations = got["乙"]  # 办结 without a date; 不满意 does not reopen history
+    assert (b.status, b.satisfaction, b.rework_count) == (Status.EVALUATED, Satisfaction.UNSATISFIED, 0)
+    assert b.closed_on == b.deadline and b.level is Level.TOWNSHIP
+    assert [e.result for e in evaluations] == [Satisfaction.UNSATISFIED]
+    note = next(e.text for e in story if e.kind == "导入")
+    assert f"以办理期限 {b.deadline.isoformat()} 作为办结日期" in note and "不转二次整改" in note
+
+    c, story, evaluations = got["丙"]  # still open in the old ledger: 待甄别, as any new demand
+    assert (c.status, c.closed_on, c.first_level, evaluations) == (Status.REGISTERED, None, None, [])
+    assert c.unit.name == "青山村委会" and c.result_summary == ""
+    assert "办理结果 正在协调" in next(e.text for e in story if e.kind == "导入")
+
+    d, _, evaluations = got["丁"]  # a 办结日期 alone closes it
+    assert (d.status, d.closed_on, d.result_summary, evaluations) == \
+        (Status.CLOSED, date(2024, 5, 10), "已采纳", [])
+
+    e, _, evaluations = got["戊"]  # a satisfaction without a closure is only recorded
+    assert (e.status, e.satisfaction, evaluations) == (Status.REGISTERED, None, [])
+    warning = next(i for i in result.issues if i.level == importer.WARNING and i.row == 6)
+    assert "满意度" in warning.column and "未记载办结" in warning.reason
+
+
+def test_rates_count_the_imported_closures(env: Env, tmp_path: Path) -> None:
+    run_import(env, simple_book(tmp_path / "h.xlsx", HISTORY_ROWS, HISTORY_HEAD))
+    period = rates.Period(date(2024, 5, 1), date(2024, 6, 30))
+    with env.db.read() as s:
+        assert rates.completion_rate(s, period)[None] == rates.Ratio(3, 5)
+        assert rates.on_time_rate(s, period)[None] == rates.Ratio(3, 3)
+        assert rates.satisfaction_rate(s, period)[None] == rates.Ratio(1, 2)
+        assert rates.satisfied_only_rate(s, period)[None] == rates.Ratio(1, 2)
+        assert rates.completion_rate(s, rates.Period(date(2024, 4, 1), date(2024, 4, 30)))[None] == rates.Ratio(0, 0)
+
+
+@pytest.mark.parametrize(("status", "closed", "column", "reason"), [
+    ("已办结", "2024-05-01", "办结日期", "早于受理日期"),
+    ("已办结", "2099-01-01", "办结日期", "将来"),
+    ("已办结", "2024年13月5日", "办结日期", "不是有效日期"),
+    ("办理中", "2024-05-10", "状态", "请核对"),
+])
+def test_closing_dates_are_checked(env: Env, tmp_path: Path, status: str, closed: str, column: str,
+                                   reason: str) -> None:
+    row = ["甲", "", "柳树村", "求决", "路面坑洼", "2024-05-06", "", status, closed, "", ""]
+    result = run_import(env, simple_book(tmp_path / "c.xlsx", [row], HISTORY_HEAD), dry_run=True)
+    assert result.errors == 1
+    issue = next(i for i in result.issues if i.level == importer.ERROR)
+    assert column in issue.column and reason in issue.reason and issue.row == 2
+
+
+@pytest.mark.parametrize(("text", "closed"), [
+    ("办结", True), ("已办结", True), ("已完成", True), ("是", True), ("已评价", True),
+    ("未办结", False), ("办理中", False), ("待会签", False), ("否", False),
+    ("", None), ("已交办", None), ("甄别关闭", None),
+])
+def test_old_statuses(text: str, closed: bool | None) -> None:
+    assert importer.status_closed(text) is closed
+
+
+def test_round_trip_keeps_closures(env: Env, empty_env: Env, tmp_path: Path) -> None:
+    from app.vocab import Status
+
+    codes = seed(env)
+    with env.db.write() as s:
+        everyone = s.scalars(sa.select(User).where(User.username == "quanneng")).one()
+        demands.submit_signoff(s, everyone, codes[0], "已更换灯具")
+        for party in ("诉求人", "办理人", "分管领导", "主要领导"):
+            demands.sign(s, everyone, codes[0], party, "某人", signed_on=date(2025, 3, 20))
+        demands.evaluate(s, everyone, codes[0], "基本满意", method="电话回访", on=date(2025, 3, 21))
+    out = exporter.export_ledger(env.db, tmp_path / "ledger.xlsx")
+    assert run_import(empty_env, out.path).imported == 3
+    with empty_env.db.read() as s:
+        d = s.scalars(sa.select(Demand).where(Demand.original_no == codes[0])).one()
+        assert (d.status, d.closed_on, d.satisfaction.label) == (Status.EVALUATED, date(2025, 3, 20), "基本满意")
+        others = s.scalars(sa.select(Demand.status).where(Demand.original_no != codes[0])).all()
+        assert others == [Status.REGISTERED, Status.REGISTERED]
+
+
 # -- exports -------------------------------------------------------------------------------------------------
 
 

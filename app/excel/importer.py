@@ -7,17 +7,23 @@ The steps, each usable on its own (the wizard shows what each one found):
    grids, units, categories and channels against the database's lists, and finds rows that
    repeat an earlier row of the file or a demand already in the database (same petitioner,
    same content, same date). Nothing is written.
-3. ``write(session, actor, checked, options)`` creates the entries the user chose to create,
-   registers each demand through ``demands.register`` (so it gets its own case number,
-   deadline and repeat flag) and starts its history with an "imported from" event.
+3. ``write(session, actor, checked, options)`` creates the entries the user chose to create
+   and registers every demand with ``demands.register_many`` (so each gets its own case
+   number, deadline and repeat flag, exactly as a registration at the desk would) and
+   starts its history with an "imported from" event.
 
 ``run(db, path, options)`` does all three: a dry run reads only; a real run does steps 2
 and 3 in one ``Database.write()`` transaction, so any error leaves the database untouched.
 Unless ``skip_invalid`` is set, one row with an error means nothing is written.
 
-Imported demands start as 待甄别 like any new registration: the old ledger's status,
-closing date and satisfaction are kept in the import event, not turned into sign-offs
-(a demand is 办结 only with its four signatures).
+The old ledger's history: a row whose 状态 says 办结 (办结, 已办结, 已完成...) or that has a
+办结日期 is imported as closed on that date (the deadline, or the receipt day, stands in
+when only the status says so), with the 办理结果 as its result and the 责任单位 as its
+unit; its 满意度 (满意/基本满意/不满意), when there is one, becomes an evaluation by the
+old ledger. The import event says the closure comes from the old ledger and that the
+four-party sign-off is on paper. History is not reopened: a 不满意 stays evaluated.
+Every other row starts as 待甄别 like any new registration; the old ledger's status,
+dates and satisfaction are kept in its import event.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from app import access
 from app.db import Database
-from app.errors import DomainError, ValidationError
+from app.errors import DomainError
 from app.excel import reader
 from app.excel.cells import CancelFlag, Progress, Ticker, set_text
 from app.excel.mapping import (
@@ -47,7 +53,7 @@ from app.excel.mapping import (
     ValueChoice,
     column_letter,
     detect_header,
-    is_level_label,
+    is_level_normalised,
     normalise_label,
     propose,
 )
@@ -55,13 +61,12 @@ from app.models import Category, Channel, Demand, Grid, Petitioner, Unit, User, 
 from app.personal import normalise_phone, phone_problem
 from app.services import demands, setup
 from app.services.audit import record
-from app.vocab import DemandType, Level
+from app.vocab import DemandType, Level, Satisfaction
 
 ERROR, DUPLICATE, WARNING = "error", "duplicate", "warning"
 LEVEL_TITLES = {ERROR: "错误", DUPLICATE: "重复", WARNING: "提示"}
 EXCEL_EPOCH = date(1899, 12, 30)
 EARLIEST = date(1990, 1, 1)
-BATCH = 1000  # rows written between flushes (the session is emptied then, to bound memory)
 
 _TOTAL_RE = re.compile(r"^(合计|总计|小计|共计|累计|总数)")
 _FOOTER_RE = re.compile(r"^(填表|制表|审核|审批|负责人|填报|注[:：]|说明[:：]?|单位负责人|统计人|报送|分管领导|主要领导"
@@ -72,6 +77,20 @@ _SERIAL_RE = re.compile(r"^\d{5}(\.\d+)?$")
 _PHONE_SPLIT = re.compile(r"[/、，,;；|]|\s{2,}")
 _CATEGORY_SPLIT = re.compile(r"\s*(?:›|>|＞|/|／|\\|-{1,2}|—|\||、|·)\s*")
 _BRACKETS = re.compile(r"[(（].*?[)）]")
+
+# The old ledger's 状态 of a finished demand (办结 and its usual spellings), and of an open one.
+CLOSED_STATUSES = frozenset({
+    "办结", "已办结", "已完成", "完成", "已完结", "完结", "已解决", "已销号", "销号", "办结销号", "已办结销号",
+    "已办理完毕", "办理完毕", "已处理完毕", "处理完毕", "已评价", "已回访", "已答复", "是",
+})
+_OPEN_STATUS_RE = re.compile(r"^(未|待|否|正在|暂未|尚未|退回)|(办理中|处理中|进行中|推进中|协调中)$")
+SATISFACTION_WORDS = {
+    "满意": Satisfaction.SATISFIED, "非常满意": Satisfaction.SATISFIED, "很满意": Satisfaction.SATISFIED,
+    "十分满意": Satisfaction.SATISFIED,
+    "基本满意": Satisfaction.BASICALLY, "比较满意": Satisfaction.BASICALLY, "较满意": Satisfaction.BASICALLY,
+    "不满意": Satisfaction.UNSATISFIED, "不太满意": Satisfaction.UNSATISFIED, "很不满意": Satisfaction.UNSATISFIED,
+    "非常不满意": Satisfaction.UNSATISFIED,
+}
 
 
 class ImportProblem(DomainError):
@@ -174,6 +193,7 @@ class SheetPlan:
         """(Excel row number, {field: raw value}) for each data row; blank, 合计 and footer rows skipped."""
         out: list[tuple[int, dict[str, Any]]] = []
         header_norm = [normalise_label(x) for x in self.header.labels]
+        seen: dict[str, str] = {}  # normalised text of each distinct cell (types, units... repeat a lot)
         for r in range(self.header.first_data_row, len(self.sheet.rows)):
             cells = self.sheet.rows[r]
             filled = [(c, v) for c, v in enumerate(cells) if cell_text(v)]
@@ -184,8 +204,15 @@ class SheetPlan:
                 continue
             if len(filled) <= 2 and _FOOTER_RE.match(first):
                 continue
-            same = sum(1 for c, v in filled if c < len(header_norm) and
-                       (normalise_label(v) == header_norm[c] or is_level_label(v)))
+            same = 0
+            for c, v in filled:
+                if c < len(header_norm):
+                    n = seen.get(v) if isinstance(v, str) else None
+                    if n is None:
+                        n = normalise_label(v)
+                        if isinstance(v, str):
+                            seen[v] = n
+                    same += n == header_norm[c] or is_level_normalised(n)
             if same >= 3:
                 continue  # the header repeated (a ledger printed page by page, then pasted)
             out.append((r + 1, {key: cells[c] if c < len(cells) else "" for c, key in self.columns.items()}))
@@ -231,6 +258,11 @@ class Candidate:
     category: Target | None
     channel: Target | None
     original: dict[str, str]
+    closed: bool = False  # the old ledger records it as 办结
+    closed_on: date | None = None
+    result: str = ""
+    satisfaction: Satisfaction | None = None
+    satisfaction_text: str = ""
 
 
 @dataclass
@@ -361,6 +393,24 @@ def parse_type(text: str) -> DemandType:
         except ValueError:
             continue
     raise ValueError(text)
+
+
+def status_closed(text: str) -> bool | None:
+    """What an old ledger's 状态 says: True 办结, False still open, None nothing (empty or unknown)."""
+    t = _BRACKETS.sub("", _norm(text))
+    if not t:
+        return None
+    if t in CLOSED_STATUSES:
+        return True
+    if _OPEN_STATUS_RE.search(t):
+        return False
+    return None
+
+
+def parse_satisfaction(text: str) -> Satisfaction | None:
+    """满意 / 基本满意 / 不满意 and their usual variants; None for anything else."""
+    t = _BRACKETS.sub("", _norm(text)).removesuffix("。")
+    return SATISFACTION_WORDS.get(t)
 
 
 def split_phones(raw: Any) -> list[str]:
@@ -793,13 +843,57 @@ class _RowParser:
         seq = cell_text(values.get("seq"))
         if not original_no and seq:
             original_no = f"{plan.name}-{seq}" if self.multi_sheet else seq
+
+        # The old ledger's outcome: 办结 by its status or by a 办结日期, and its evaluation.
+        raw_status = cell_text(values.get("status"))
+        says_closed = status_closed(raw_status)
+        raw_closed = values.get("closed")
+        closed_text = cell_text(raw_closed)
+        closed_on: date | None = None
+        if any(ch.isdigit() for ch in closed_text):  # "未办结", "/", "—" are no date
+            try:
+                closed_on = parse_date(raw_closed)
+            except ValueError as exc:
+                problem("closed", raw_closed, f"办结日期：{exc}")
+            else:
+                if closed_on > self.today:
+                    problem("closed", raw_closed, f"办结日期 {closed_on} 晚于今天（{self.today}），不能是将来的日期")
+                elif received is not None and closed_on < received:
+                    problem("closed", raw_closed, f"办结日期 {closed_on} 早于受理日期 {received}，请核对")
+                elif says_closed is False:
+                    problem("status", raw_status, f"状态为“{raw_status}”，却填有办结日期 {closed_on}，请核对")
+        closed = bool(says_closed) or closed_on is not None
+        raw_satisfaction = cell_text(values.get("satisfaction"))
+        satisfaction = parse_satisfaction(raw_satisfaction) if raw_satisfaction else None
+        if raw_satisfaction and satisfaction is None and _looks_like_evaluation(raw_satisfaction):
+            problem("satisfaction", raw_satisfaction,
+                    f"无法识别的满意度“{raw_satisfaction}”（应为 满意/基本满意/不满意），未导入为评价，仅记入导入记录",
+                    WARNING)
+        elif satisfaction is not None and not closed:
+            problem("satisfaction", raw_satisfaction,
+                    "原台账未记载办结，满意度未导入为评价（诉求按待甄别导入），仅记入导入记录", WARNING)
+            satisfaction = None
+        result = cell_text(values.get("result"))
+        kept = ("status", "closed", "satisfaction", "deadline") + (() if closed else ("result",))
         original = {FIELD_BY_KEY[k].title.split("（")[0]: cell_text(values.get(k))
-                    for k in ("status", "closed", "satisfaction", "deadline") if cell_text(values.get(k))}
+                    for k in kept if cell_text(values.get(k))}
         if errors or dtype is None or received is None:
             return None, errors, warnings
         cand = Candidate(plan.name, row_no, order, dtype, content, received, name, phone, address, remarks,
-                         original_no[:60], village, grid_id, unit, category, channel, original)
+                         original_no[:60], village, grid_id, unit, category, channel, original,
+                         closed=closed, closed_on=closed_on, result=result if closed else "",
+                         satisfaction=satisfaction,
+                         satisfaction_text=raw_satisfaction if satisfaction is not None
+                         and _norm(raw_satisfaction) != satisfaction.label else "")
         return cand, errors, warnings
+
+
+def _looks_like_evaluation(text: str) -> bool:
+    """A 满意度 cell worth a warning when not understood: not "未回访", "/", "—" and the like."""
+    t = _norm(text)
+    if re.match(r"^(未|待|无|暂无|不需|不评|—|-|/)", t):
+        return False
+    return any("\u4e00" <= ch <= "\u9fff" for ch in t)
 
 
 def check(session: Session, analysis: Analysis, options: ImportOptions, *, progress: Progress | None = None,
@@ -948,14 +1042,6 @@ class _Creator:
         return self.levels[unit_id]
 
 
-def _keep_lists(session: Session) -> list[Any]:
-    """Load the small lists ``register`` looks up by id and hold them, so the session's
-    identity map answers those look-ups instead of the database (it only keeps objects
-    something else refers to)."""
-    return [*session.scalars(sa.select(Village)), *session.scalars(sa.select(Grid)),
-            *session.scalars(sa.select(Channel))]
-
-
 def _import_summary(file_name: str, cand: Candidate) -> str:
     parts = [f"导入自 {file_name}，工作表“{cand.sheet}”，第 {cand.row} 行"]
     if cand.original_no:
@@ -973,40 +1059,32 @@ def write(session: Session, actor: User | None, checked: Checked, options: Impor
     path = checked.analysis.path
     ordered = sorted(checked.candidates, key=lambda c: (c.received, c.order))
     ticker = Ticker(progress, cancelled, len(ordered), "写入数据库")
-    ids: list[int] = []
-    keep = _keep_lists(session)
-    for i, cand in enumerate(ordered, start=1):
+    items: list[demands.DemandInput] = []
+    file = str(path)
+    for cand in ordered:
         village_id = creator.resolve(cand.village)
-        unit_id = creator.resolve(cand.unit)
-        data = demands.DemandInput(
+        history = demands.LedgerHistory(
+            summary=_import_summary(path.name, cand),
+            details={"file": file, "sheet": cand.sheet, "row": cand.row, "original_no": cand.original_no,
+                     "original": cand.original},
+            unit_id=creator.resolve(cand.unit), closed=cand.closed, closed_on=cand.closed_on,
+            result_summary=cand.result, satisfaction=cand.satisfaction, satisfaction_text=cand.satisfaction_text,
+        )
+        items.append(demands.DemandInput(
             type=cand.type, content=cand.content, received_on=cand.received,
             category_id=creator.resolve(cand.category), channel_id=creator.resolve(cand.channel),
             village_id=village_id, grid_id=cand.grid_id if village_id is not None else None,
             petitioner_name=cand.name, petitioner_phone=cand.phone, petitioner_address=cand.address,
-            remarks=cand.remarks, original_no=cand.original_no,
-        )
-        try:
-            # register() flushes what its own queries need; autoflushing before each of its
-            # look-ups as well only repeats that work (about a third of the time on big files).
-            with session.no_autoflush:
-                demand = demands.register(session, actor, data, today=options.as_of, check_role=False)
-        except ValidationError as exc:
-            raise ImportProblem(f"工作表“{cand.sheet}”第 {cand.row} 行无法登记：{exc}；未写入任何数据") from exc
-        if unit_id is not None:
-            demand.unit_id = unit_id
-            demand.level = creator.unit_level(unit_id)
-        record(session, actor, "import", "demand", demand.id, demand_id=demand.id,
-               summary=_import_summary(path.name, cand),
-               after={"file": str(path), "sheet": cand.sheet, "row": cand.row, "original_no": cand.original_no,
-                      "original": cand.original})
-        ids.append(demand.id)
-        if i % BATCH == 0:
-            session.flush()
-            session.expunge_all()  # keep memory flat on 50,000-row files; everything is flushed
-            keep = _keep_lists(session)
-        ticker.tick(i)
-    del keep
-    session.flush()
+            remarks=cand.remarks, original_no=cand.original_no, history=history,
+        ))
+    ticker.tick(0, force=True)
+    try:
+        ids = demands.register_many(session, actor, items, today=options.as_of, check_role=False,
+                                    on_progress=lambda done, _total: ticker.tick(done, force=True))
+    except demands.ItemError as exc:
+        cand = ordered[exc.index]
+        raise ImportProblem(f"工作表“{cand.sheet}”第 {cand.row} 行无法登记：{exc.item_field}：{exc.reason}；"
+                            "未写入任何数据") from exc
     ticker.tick(len(ordered), force=True)
     return ids, dict(creator.created)
 

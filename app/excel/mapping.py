@@ -29,7 +29,7 @@ class FieldSpec:
     key: str
     title: str
     synonyms: tuple[str, ...]
-    stored: bool = True  # False: read and kept in the import event only (status of the old ledger)
+    stored: bool = True  # False: read and kept in the import event only (the old deadline)
 
 
 FIELDS: tuple[FieldSpec, ...] = (
@@ -63,10 +63,15 @@ FIELDS: tuple[FieldSpec, ...] = (
                                  "牵头单位", "责任主体")),
     FieldSpec("remarks", "备注", ("备注", "备注说明")),
     FieldSpec("deadline", "办理时限（仅记录）", ("办理时限", "办理期限", "时限", "期限", "截止日期"), stored=False),
-    FieldSpec("status", "状态（仅记录）", ("状态", "办理状态", "办结情况", "办理进度", "是否办结"), stored=False),
-    FieldSpec("closed", "办结日期（仅记录）", ("办结日期", "办结时间", "完成时间", "完成日期"), stored=False),
-    FieldSpec("satisfaction", "满意度（仅记录）", ("满意度", "群众评价", "满意情况", "回访评价", "评价",
-                                             "群众满意度"), stored=False),
+    # The old ledger's outcome: a row it records as 办结 is imported as closed (see importer).
+    FieldSpec("status", "办理状态", ("状态", "办理状态", "办结情况", "办理进度", "是否办结", "办结状态", "处理状态",
+                                  "当前状态", "诉求状态", "是否办结销号", "销号情况")),
+    FieldSpec("closed", "办结日期", ("办结日期", "办结时间", "完成时间", "完成日期", "销号日期", "销号时间",
+                                  "办结销号时间", "办结销号日期", "实际办结时间", "实际办结日期")),
+    FieldSpec("result", "办理结果", ("办理结果", "处理结果", "办理情况", "处理情况", "答复情况", "办理结果及答复",
+                                  "化解情况", "处置情况", "处置结果", "办理答复情况", "解决情况")),
+    FieldSpec("satisfaction", "满意度", ("满意度", "群众评价", "满意情况", "回访评价", "评价", "群众满意度",
+                                      "满意度评价", "评价结果", "满意度测评", "群众满意度测评")),
 )
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
 IGNORE = ""  # the mapping target of a column that is not imported
@@ -120,7 +125,11 @@ def field_for(label: Any) -> str | None:
 
 
 def is_level_label(value: Any) -> bool:
-    n = normalise_label(value)
+    return is_level_normalised(normalise_label(value))
+
+
+def is_level_normalised(n: str) -> bool:
+    """``is_level_label`` of a label already through ``normalise_label``."""
     return n in LEVEL_LABELS or bool(_LEVEL_RE.fullmatch(n))
 
 

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import dataclass
+from bisect import bisect_left, insort
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import access, deadlines, lifecycle
-from app.errors import ConflictError, IllegalTransition, NotFound, ValidationError
+from app.errors import ConflictError, DomainError, IllegalTransition, NotFound, ValidationError
 from app.models import (
     Assignment,
     Attachment,
+    AuditEvent,
     CaseCounter,
+    Category,
     Channel,
     Demand,
     Evaluation,
@@ -65,24 +71,6 @@ from app.vocab import (
 TRACKED = ["status", "deadline", "deadline_provisional", "unit_id", "level", "paused_since",
            "closed_on", "satisfaction", "extension_days", "transfer_count", "rework_count"]
 CHANNEL_RULE_SETS = {"12345热线": RuleSet.HOTLINE, "信访": RuleSet.PETITION}
-
-
-# -- numbering -----------------------------------------------------------------
-
-
-def next_case_number(session: Session, township_id: int, code: str, year: int) -> str:
-    """Take the next number of the year; the write transaction holds the lock until commit."""
-    updated = session.execute(
-        sa.update(CaseCounter)
-        .where(CaseCounter.township_id == township_id, CaseCounter.year == year)
-        .values(last_seq=CaseCounter.last_seq + 1)
-        .returning(CaseCounter.last_seq)
-    ).scalar()
-    if updated is None:
-        session.add(CaseCounter(township_id=township_id, year=year, last_seq=1))
-        session.flush()
-        updated = 1
-    return f"{code}-{year}-{updated:05d}"
 
 
 # -- loading ---------------------------------------------------------------------
@@ -128,9 +116,40 @@ def _step(session: Session, actor: User | None, demand: Demand, action: str, ope
 
 
 # -- registration ------------------------------------------------------------------
+#
+# ``register`` is ``register_many`` with one item, so a demand typed in at the desk and a
+# row of an imported ledger follow the same rules, written once below: validation, the
+# petitioner found by phone (else by name and address) or created, the repeat flag, the
+# rule set and deadline, the gap-free case number, and the audit events.
+
+CHUNK = 2000  # rows per INSERT batch; progress is reported and cancelling checked between batches
+_IN_CHUNK = 500  # values per ``IN (...)`` look-up
+HISTORY_CLOSED_NOTE = "原台账记录为已办结，四方会签为纸质存档"
+HISTORY_METHOD = "原台账"  # the method of an evaluation the old ledger recorded
 
 
-@dataclass
+@dataclass(slots=True)
+class LedgerHistory:
+    """What a row of an old ledger brings besides the registration (the importer fills it in).
+
+    ``summary`` and ``details`` become the demand's "imported from" event. A row the old
+    ledger records as 办结 (``closed``) is registered as closed: its four-party sign-off
+    is on paper, so it has no sign-off rows, and its satisfaction, when the ledger has
+    one, becomes an evaluation made by the old ledger. History is not reopened: a
+    不满意 is recorded as it was, without sending the demand to 二次整改.
+    """
+
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+    unit_id: int | None = None
+    closed: bool = False
+    closed_on: date | None = None  # None with ``closed``: the deadline, or the receipt day, stands in
+    result_summary: str = ""
+    satisfaction: Satisfaction | None = None
+    satisfaction_text: str = ""  # the old ledger's own words when they differ from the label
+
+
+@dataclass(slots=True)
 class DemandInput:
     type: DemandType | str
     content: str
@@ -146,10 +165,80 @@ class DemandInput:
     rule_set: str | None = None
     external_ref: str = ""
     original_no: str = ""
+    history: LedgerHistory | None = None  # an imported row only
+
+
+class ItemError(ValidationError):
+    """A refused item of ``register_many``: which one (``index``, from 0), which field, why."""
+
+    def __init__(self, index: int, field: str, message: str) -> None:
+        super().__init__(f"第 {index + 1} 条·{field}", message)
+        self.index, self.item_field = index, field
+
+
+class RegistrationCancelled(DomainError):
+    def __init__(self) -> None:
+        super().__init__("已取消登记，未写入任何内容")
+
+
+def rule_set_for(label: str | None, channel_name: str = "") -> str:
+    """The clock a demand runs on: the one asked for, else its channel's (12345, 信访), else the township's."""
+    if label:
+        return RuleSet.from_label(label).value
+    return CHANNEL_RULE_SETS.get(channel_name, RuleSet.TOWNSHIP).value
+
+
+def repeat_window_start(received: date, window_days: int) -> date:
+    """The first day on which an earlier demand of the same petitioner makes this one a repeat."""
+    return received - timedelta(days=window_days)
+
+
+def _rows_in(session: Session, columns: tuple[Any, ...], key: Any, values: Any, *where: Any) -> Iterator[Any]:
+    """``SELECT columns WHERE key IN values`` in chunks (a big import asks for thousands)."""
+    values = list(values)
+    for start in range(0, len(values), _IN_CHUNK):
+        yield from session.execute(sa.select(*columns).where(key.in_(values[start:start + _IN_CHUNK]), *where))
+
+
+class _Lists:
+    """What registering looks up, read once per call: the township, the deadline rules and
+    calendar, the repeat window, and the list entries the items refer to."""
+
+    def __init__(self, session: Session, items: list[DemandInput]) -> None:
+        town = township(session)
+        self.town_id, self.town_code = town.id, town.code
+        self.rules = _rules(session)
+        self.calendar = load_calendar(session)
+        self.window = int(settings.get(session, "repeat_window_days"))
+
+        def used(attr: str) -> set[int]:
+            return {v for d in items if (v := getattr(d, attr)) is not None}
+
+        self.villages = {v for (v,) in _rows_in(session, (Village.id,), Village.id, used("village_id"))}
+        self.grids = dict(_rows_in(session, (Grid.id, Grid.village_id), Grid.id, used("grid_id")))
+        self.categories = {c for (c,) in _rows_in(session, (Category.id,), Category.id, used("category_id"))}
+        self.channels = dict(_rows_in(session, (Channel.id, Channel.name), Channel.id, used("channel_id")))
+        unit_ids = {d.history.unit_id for d in items if d.history is not None and d.history.unit_id is not None}
+        self.units: dict[int, Level] = dict(_rows_in(session, (Unit.id, Unit.level), Unit.id, unit_ids))
+        self._due: dict[tuple[str, str, date], deadlines.Deadline] = {}
+
+    def rule_set(self, data: DemandInput) -> str:
+        return rule_set_for(data.rule_set, self.channels.get(data.channel_id, "") if data.channel_id else "")
+
+    def deadline(self, rule_set: str, dtype: DemandType, received: date) -> deadlines.Deadline:
+        key = (rule_set, dtype.value, received)
+        due = self._due.get(key)
+        if due is None:
+            due = self._due[key] = deadlines.due_date(self.calendar, self.rules, rule_set, dtype.value, received)
+        return due
 
 
 def validate(session: Session, data: DemandInput, today: date) -> DemandType:
     """Check one demand's fields; raises ValidationError naming the field."""
+    return _check(data, today, _Lists(session, [data]))
+
+
+def _check(data: DemandInput, today: date, lists: _Lists) -> DemandType:
     try:
         dtype = data.type if isinstance(data.type, DemandType) else DemandType.from_label(str(data.type))
     except ValueError:
@@ -163,27 +252,46 @@ def validate(session: Session, data: DemandInput, today: date) -> DemandType:
     problem = phone_problem(data.petitioner_phone)
     if problem:
         raise ValidationError("联系方式", problem)
-    if data.village_id is not None and session.get(Village, data.village_id) is None:
+    if data.village_id is not None and data.village_id not in lists.villages:
         raise ValidationError("村(社区)", "不存在")
     if data.grid_id is not None:
-        grid = session.get(Grid, data.grid_id)
-        if grid is None or (data.village_id is not None and grid.village_id != data.village_id):
+        village = lists.grids.get(data.grid_id)
+        if village is None or (data.village_id is not None and village != data.village_id):
             raise ValidationError("网格", "不属于所选村(社区)")
+    if data.category_id is not None and data.category_id not in lists.categories:
+        raise ValidationError("诉求类别", "不存在")
+    if data.channel_id is not None and data.channel_id not in lists.channels:
+        raise ValidationError("诉求来源", "不存在")
     if data.rule_set:
         try:
             RuleSet.from_label(data.rule_set)
         except ValueError:
             raise ValidationError("时限规则", f"“{data.rule_set}”不存在") from None
+    h = data.history
+    if h is not None:
+        if h.unit_id is not None and h.unit_id not in lists.units:
+            raise ValidationError("责任单位", "不存在")
+        if h.closed_on is not None and not h.closed:
+            raise ValidationError("办结日期", "未记为办结的诉求不能有办结日期")
+        if h.closed_on is not None and h.closed_on > today:
+            raise ValidationError("办结日期", f"{h.closed_on} 晚于今天，不能是将来的日期")
+        if h.closed_on is not None and h.closed_on < data.received_on:
+            raise ValidationError("办结日期", f"{h.closed_on} 早于受理日期 {data.received_on}")
+        if h.satisfaction is not None and not h.closed:
+            raise ValidationError("满意度", "未办结的诉求不能有评价")
     return dtype
 
 
 def find_petitioner(session: Session, phone: str, name: str, address: str) -> Petitioner | None:
+    """The same person: by normalised phone, else by name and address (the earliest entry)."""
     phone = normalise_phone(phone)
     if phone:
-        return session.scalars(sa.select(Petitioner).where(Petitioner.phone == phone)).first()
+        return session.scalars(sa.select(Petitioner).where(Petitioner.phone == phone)
+                               .order_by(Petitioner.id)).first()
     if name and address:
         return session.scalars(
             sa.select(Petitioner).where(Petitioner.name == name, Petitioner.address == address)
+            .order_by(Petitioner.id)
         ).first()
     return None
 
@@ -192,71 +300,326 @@ def earlier_demands(session: Session, petitioner_id: int, before: date, window_d
                     exclude_id: int | None = None) -> list[Demand]:
     q = sa.select(Demand).where(Demand.petitioner_id == petitioner_id, Demand.received_on <= before)
     if window_days is not None:
-        q = q.where(Demand.received_on >= before - timedelta(days=window_days))
+        q = q.where(Demand.received_on >= repeat_window_start(before, window_days))
     if exclude_id is not None:
         q = q.where(Demand.id != exclude_id)
     return list(session.scalars(q.order_by(Demand.received_on.desc(), Demand.id.desc())))
 
 
+class _People:
+    """The petitioners of a batch, as a run of single registrations would see them.
+
+    Found as ``find_petitioner`` finds them (the lowest id when several match); a new one
+    is created once and found by the later items; each demand brings its petitioner's
+    name, address and village up to date. Loaded with the dates of their demands in the
+    repeat window, so the repeat flag counts earlier items of the same batch too.
+    """
+
+    _COLUMNS = (Petitioner.id, Petitioner.name, Petitioner.phone, Petitioner.address, Petitioner.village_id)
+
+    def __init__(self, session: Session, items: list[DemandInput], window: int) -> None:
+        self.rows: dict[int, list[Any]] = {}  # id -> [name, phone, address, village_id]
+        self.original: dict[int, tuple[Any, ...]] = {}
+        self.by_phone: dict[str, int] = {}
+        self.by_pair: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self.new: list[int] = []
+        phones: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        for d in items:
+            phone, name, address = _person(d)
+            if phone:
+                phones.add(phone)
+            elif name and address:
+                pairs.add((name, address))
+        for row in _rows_in(session, self._COLUMNS, Petitioner.phone, phones):
+            self._load(row)
+        for row in _rows_in(session, self._COLUMNS, Petitioner.name, {n for n, _ in pairs}):
+            if (row.name, row.address) in pairs:
+                self._load(row)
+        # Provisional ids for new petitioners: after every existing one, in creation order.
+        self.next_id = (session.scalar(sa.select(sa.func.max(Petitioner.id))) or 0) + 1
+        self.dates: dict[int, list[date]] = defaultdict(list)
+        if self.rows:
+            days = [d.received_on for d in items]
+            for pid, day in _rows_in(session, (Demand.petitioner_id, Demand.received_on), Demand.petitioner_id,
+                                     self.rows, Demand.received_on.between(
+                                         repeat_window_start(min(days), window), max(days))):
+                self.dates[pid].append(day)
+            for days_of in self.dates.values():
+                days_of.sort()
+
+    def _load(self, row: Any) -> None:
+        if row.id in self.rows:
+            return
+        self.rows[row.id] = [row.name, row.phone, row.address, row.village_id]
+        self.original[row.id] = (row.name, row.phone, row.address, row.village_id)
+        self._index(row.id)
+
+    def _index(self, pid: int) -> None:
+        name, phone, address, _ = self.rows[pid]
+        if phone and (phone not in self.by_phone or pid < self.by_phone[phone]):
+            self.by_phone[phone] = pid
+        self.by_pair[(name, address)].add(pid)
+
+    def resolve(self, phone: str, name: str, address: str, village_id: int | None) -> int | None:
+        """The petitioner of one demand (found, else created), brought up to date; None without phone or name."""
+        if not (phone or name):
+            return None
+        pid: int | None = None
+        if phone:
+            pid = self.by_phone.get(phone)
+        elif name and address:
+            ids = self.by_pair.get((name, address))
+            pid = min(ids) if ids else None
+        if pid is None:
+            pid = self.next_id
+            self.next_id += 1
+            self.rows[pid] = [name, phone, address, village_id]
+            self.new.append(pid)
+            self._index(pid)
+            return pid
+        row = self.rows[pid]
+        new_name, new_address = name or row[0], address or row[2]
+        if (new_name, new_address) != (row[0], row[2]):
+            self.by_pair[(row[0], row[2])].discard(pid)
+            row[0], row[2] = new_name, new_address
+            self.by_pair[(new_name, new_address)].add(pid)
+        row[3] = village_id or row[3]
+        return pid
+
+    def seen(self, pid: int, received: date, window: int) -> bool:
+        """Whether the petitioner has a demand received in the window before ``received``; then count this one."""
+        days = self.dates[pid]
+        i = bisect_left(days, repeat_window_start(received, window))
+        repeat = i < len(days) and days[i] <= received
+        insort(days, received)
+        return repeat
+
+    def changed(self) -> list[int]:
+        return [pid for pid, before in self.original.items() if tuple(self.rows[pid]) != before]
+
+
+def _person(data: DemandInput) -> tuple[str, str, str]:
+    return (normalise_phone(data.petitioner_phone), data.petitioner_name.strip(),
+            data.petitioner_address.strip())
+
+
+def _take_numbers(session: Session, township_id: int, code: str, years: list[int]) -> list[str]:
+    """Case numbers for demands received in ``years`` (in that order): one counter update a year.
+
+    The caller's write transaction holds the counter (SQLite: ``BEGIN IMMEDIATE``;
+    PostgreSQL: the updated row stays locked) until it commits or rolls back, so the
+    numbers are gap-free and no one else can take them meanwhile.
+    """
+    need = Counter(years)
+    last: dict[int, int] = {}
+    for year in sorted(need):
+        updated = session.execute(
+            sa.update(CaseCounter)
+            .where(CaseCounter.township_id == township_id, CaseCounter.year == year)
+            .values(last_seq=CaseCounter.last_seq + need[year])
+            .returning(CaseCounter.last_seq)
+        ).scalar()
+        if updated is None:
+            session.add(CaseCounter(township_id=township_id, year=year, last_seq=need[year]))
+            session.flush()
+            updated = need[year]
+        last[year] = updated - need[year]
+    out = []
+    for year in years:
+        last[year] += 1
+        out.append(f"{code}-{year}-{last[year]:05d}")
+    return out
+
+
+def next_case_number(session: Session, township_id: int, code: str, year: int) -> str:
+    """Take the next number of the year; the write transaction holds the lock until commit."""
+    return _take_numbers(session, township_id, code, [year])[0]
+
+
+def _insert_returning_ids(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` with one executemany; their new ids, in order.
+
+    On SQLite the ids are given explicitly, after the largest one (the write transaction
+    holds the database, so no one else can take them); elsewhere the database assigns
+    them and returns them in the rows' order.
+    """
+    if not rows:
+        return []
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        first = (conn.scalar(sa.select(sa.func.max(table.c.id))) or 0) + 1
+        rows = [{**row, "id": first + k} for k, row in enumerate(rows)]
+        conn.execute(table.insert(), rows)
+        return [first + k for k in range(len(rows))]
+    result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
+
+
+_UNTRACKED_DEFAULTS = {"paused_since": None, "extension_days": 0, "transfer_count": 0, "rework_count": 0}
+
+
 def register(session: Session, actor: User | None, data: DemandInput, *, today: date | None = None,
              check_role: bool = True) -> Demand:
+    """Register one demand (``register_many`` with one item); returns it, loaded in ``session``."""
+    try:
+        [demand_id] = register_many(session, actor, [data], today=today, check_role=check_role)
+    except ItemError as exc:
+        raise ValidationError(exc.item_field, exc.reason) from None
+    demand = session.get(Demand, demand_id)
+    assert demand is not None
+    return demand
+
+
+def register_many(session: Session, actor: User | None, items: Sequence[DemandInput], *,
+                  today: date | None = None, check_role: bool = True,
+                  on_progress: Callable[[int, int], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> list[int]:
+    """Register ``items`` in their order, exactly as calling ``register`` for each in turn would.
+
+    Every item is checked first: a bad one raises ``ItemError`` (its index and field)
+    and nothing is written. Then the lists, rules and calendar are read once, the
+    petitioners the items need are loaded in a few queries, each year's case numbers
+    are taken with one counter update, and petitioners, demands and audit events are
+    inserted in batches of ``CHUNK``; ``on_progress(done, total)`` is called and
+    ``cancelled()`` checked between batches. All of it happens in the caller's write
+    transaction: committed together or not at all. Returns the new demands' ids.
+    """
     if check_role:
         access.require(actor, "register")
     today = _today(today)
-    dtype = validate(session, data, today)
-    town = township(session)
+    items = list(items)
+    if not items:
+        return []
+    session.flush()  # the caller's pending changes first: the look-ups below read the database
+    lists = _Lists(session, items)
+    types: list[DemandType] = []
+    for i, data in enumerate(items):
+        try:
+            types.append(_check(data, today, lists))
+        except ValidationError as exc:
+            raise ItemError(i, exc.field, exc.reason) from None
 
-    petitioner = None
-    phone = normalise_phone(data.petitioner_phone)
-    name, address = data.petitioner_name.strip(), data.petitioner_address.strip()
-    if phone or name:
-        petitioner = find_petitioner(session, phone, name, address)
-        if petitioner is None:
-            petitioner = Petitioner(name=name, phone=phone, address=address, village_id=data.village_id)
-            session.add(petitioner)
-            session.flush()
+    # Each item's petitioner, repeat flag, rule set and deadline, in order, as single
+    # registrations would have found them.
+    people = _People(session, items, lists.window)
+    plans: list[tuple[int | None, bool, str, deadlines.Deadline]] = []
+    for data, dtype in zip(items, types, strict=True):
+        received = data.received_on
+        assert received is not None
+        pid = people.resolve(*_person(data), data.village_id)
+        repeat = pid is not None and people.seen(pid, received, lists.window)
+        rule_set = lists.rule_set(data)
+        plans.append((pid, repeat, rule_set, lists.deadline(rule_set, dtype, received)))
+    codes = _take_numbers(session, lists.town_id, lists.town_code,
+                          [d.received_on.year for d in items if d.received_on is not None])
+
+    # Petitioners: the new ones (with their final name and address), then the changed ones.
+    conn = session.connection()
+    p_table = Petitioner.__table__
+    actual: dict[int, int] = {}  # provisional id -> id
+    for start in range(0, len(people.new), CHUNK):
+        chunk = people.new[start:start + CHUNK]
+        rows = [dict(zip(("name", "phone", "address", "village_id"), people.rows[pid], strict=True))
+                for pid in chunk]
+        actual.update(zip(chunk, _insert_returning_ids(session, p_table, rows), strict=True))
+    changed = people.changed()
+    if changed:
+        conn.execute(
+            p_table.update().where(p_table.c.id == sa.bindparam("pid"))
+            .values(name=sa.bindparam("new_name"), address=sa.bindparam("new_address"),
+                    village_id=sa.bindparam("new_village")),
+            [{"pid": pid, "new_name": people.rows[pid][0], "new_address": people.rows[pid][2],
+              "new_village": people.rows[pid][3]} for pid in changed])
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Petitioner):
+                session.expire(obj)  # rows changed behind the ORM's back
+
+    # Demands, batch by batch, each followed by its audit events (the registration, then
+    # the import) and the evaluations an old ledger recorded.
+    actor_id = actor.id if actor is not None else None
+    audit_table, eval_table = AuditEvent.__table__, Evaluation.__table__
+    ids: list[int] = []
+    total = len(items)
+    for start in range(0, total, CHUNK):
+        if cancelled is not None and cancelled():
+            raise RegistrationCancelled()
+        rows, extras = [], []
+        for k in range(start, min(start + CHUNK, total)):
+            data, (pid, repeat, rule_set, due) = items[k], plans[k]
+            row: dict[str, Any] = dict(
+                code=codes[k], township_id=lists.town_id, type=types[k], category_id=data.category_id,
+                channel_id=data.channel_id, content=data.content.strip(), received_on=data.received_on,
+                village_id=data.village_id, grid_id=data.grid_id,
+                petitioner_id=actual.get(pid, pid) if pid is not None else None, registrar_id=actor_id,
+                status=Status.REGISTERED, rule_set=rule_set, external_ref=data.external_ref.strip(),
+                deadline=due.due, deadline_provisional=due.provisional, is_repeat=repeat,
+                remarks=data.remarks.strip(), original_no=data.original_no.strip(), unit_id=None, level=None,
+                first_level=None, closed_on=None, satisfaction=None, result_summary="",
+            )
+            extras.append(_apply_history(row, data.history, lists, today, actor_id))
+            rows.append(row)
+        chunk_ids = _insert_returning_ids(session, Demand.__table__, rows)
+        audits: list[dict[str, Any]] = []
+        evaluations: list[dict[str, Any]] = []
+        for did, row, (import_summary, import_after, evaluation) in zip(chunk_ids, rows, extras, strict=True):
+            after = snapshot(SimpleNamespace(**_UNTRACKED_DEFAULTS, **row), TRACKED)
+            audits.append(dict(actor_id=actor_id, action="register", entity="demand", entity_id=did, demand_id=did,
+                               summary=f"受理登记 {row['code']}", before=None, after=after))
+            if import_summary is not None:
+                audits.append(dict(actor_id=actor_id, action="import", entity="demand", entity_id=did,
+                                   demand_id=did, summary=import_summary, before=None, after=import_after))
+            if evaluation is not None:
+                evaluations.append({**evaluation, "demand_id": did})
+        conn.execute(audit_table.insert(), audits)
+        if evaluations:
+            conn.execute(eval_table.insert(), evaluations)
+        ids.extend(chunk_ids)
+        if on_progress is not None:
+            on_progress(len(ids), total)
+    return ids
+
+
+def _apply_history(row: dict[str, Any], h: LedgerHistory | None, lists: _Lists, today: date,
+                   actor_id: int | None) -> tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]:
+    """Put an imported row's unit and old-ledger closure into its demand row.
+
+    Returns the import event's summary and details, and the evaluation row to write (or
+    Nones). Closure and evaluation come from the old ledger, where the four-party
+    sign-off is on paper; the import event says so, and which date stands in when the
+    ledger records 办结 without a date.
+    """
+    if h is None:
+        return None, None, None
+    if h.unit_id is not None:
+        row["unit_id"], row["level"] = h.unit_id, lists.units[h.unit_id]
+    details = dict(h.details)
+    if not h.closed:
+        return h.summary, details, None
+    notes = [HISTORY_CLOSED_NOTE]
+    closed_on = h.closed_on
+    if closed_on is None:
+        deadline, received = row["deadline"], row["received_on"]
+        if deadline is not None and deadline <= today:
+            closed_on, what = deadline, f"办理期限 {deadline.isoformat()}"
         else:
-            petitioner.name = name or petitioner.name
-            petitioner.address = address or petitioner.address
-            petitioner.village_id = data.village_id or petitioner.village_id
-
-    rule_set = data.rule_set and RuleSet.from_label(data.rule_set).value
-    if not rule_set:
-        channel = session.get(Channel, data.channel_id) if data.channel_id else None
-        rule_set = CHANNEL_RULE_SETS.get(channel.name if channel else "", RuleSet.TOWNSHIP).value
-    cal = load_calendar(session)
-    due = deadlines.due_date(cal, _rules(session), rule_set, dtype.value, data.received_on)
-
-    repeat = False
-    if petitioner is not None and petitioner.id is not None:
-        window = int(settings.get(session, "repeat_window_days"))
-        repeat = bool(earlier_demands(session, petitioner.id, data.received_on, window))
-
-    demand = Demand(
-        code=next_case_number(session, town.id, town.code, data.received_on.year),
-        township_id=town.id,
-        type=dtype,
-        category_id=data.category_id,
-        channel_id=data.channel_id,
-        content=data.content.strip(),
-        received_on=data.received_on,
-        village_id=data.village_id,
-        grid_id=data.grid_id,
-        petitioner_id=petitioner.id if petitioner else None,
-        registrar_id=actor.id if actor is not None else None,
-        status=Status.REGISTERED,
-        rule_set=rule_set,
-        external_ref=data.external_ref.strip(),
-        deadline=due.due,
-        deadline_provisional=due.provisional,
-        is_repeat=repeat,
-        remarks=data.remarks.strip(),
-        original_no=data.original_no.strip(),
-    )
-    session.add(demand)
-    session.flush()
-    _step(session, actor, demand, "register", "register", f"受理登记 {demand.code}")
-    return demand
+            closed_on, what = received, f"受理日期 {received.isoformat()}"
+        notes.append(f"原台账未记载办结日期，以{what} 作为办结日期")
+    row.update(status=lifecycle.imported_state(True, h.satisfaction is not None), closed_on=closed_on,
+               first_level=row["level"], result_summary=h.result_summary.strip())
+    evaluation = None
+    if h.satisfaction is not None:
+        row.update(satisfaction=h.satisfaction)
+        evaluation = dict(result=h.satisfaction, evaluated_on=closed_on, method=HISTORY_METHOD,
+                          comment=h.satisfaction_text.strip(), actor_id=actor_id)
+        if h.satisfaction is Satisfaction.UNSATISFIED:
+            notes.append("原台账评价为不满意，作为历史记录保存，不转二次整改")
+        else:
+            notes.append(f"原台账评价为{h.satisfaction.label}")
+    details["history"] = {"status": row["status"].value, "closed_on": closed_on.isoformat(),
+                          "closed_on_recorded": h.closed_on is not None,
+                          "satisfaction": h.satisfaction.value if h.satisfaction else None}
+    return "；".join([h.summary, *notes]), details, evaluation
 
 
 EDITABLE = ("content", "category_id", "channel_id", "village_id", "grid_id", "remarks", "external_ref", "type")
