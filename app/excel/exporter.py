@@ -32,9 +32,8 @@ from app.models import Category, Channel, Demand, Petitioner, Unit, Village
 from app.personal import format_phone
 from app.services import queries, rates, settings
 from app.services.calendar import load_calendar
-from app.services.queries import DemandFilter, Row
+from app.services.queries import DemandFilter, Row, remaining_text
 from app.services.setup import township
-from app.vocab import ClockState
 
 YIELD_PER = 2000
 HEADER_TOP = 3  # the first header row (row 1 is the title, row 2 the period line)
@@ -412,19 +411,6 @@ def export_villages(db: Database, out: Path, period: rates.Period, village_ids: 
 
 
 # -- the ledger view as shown --------------------------------------------------------------------------------
-
-
-def remaining_text(row: Row) -> str:
-    """The countdown as the ledger shows it: 5 / 超期 2 / 中止（剩 5）, with 暂定 when provisional."""
-    if row.remaining is None:
-        return ""
-    if row.clock == ClockState.PAUSED.label:
-        text = f"中止（剩 {row.remaining}）"
-    elif row.remaining < 0:
-        text = f"超期 {-row.remaining}"
-    else:
-        text = str(row.remaining)
-    return f"{text} 暂定" if row.provisional else text
 
 
 def view_value(row: Row, key: str) -> Any:

@@ -32,7 +32,16 @@ from app.models import (
 )
 from app.services import settings
 from app.services.calendar import load_calendar
-from app.vocab import OPEN_STATUSES, DemandType, ExtensionStatus, Level, Party, RuleSet, Status
+from app.vocab import (
+    OPEN_STATUSES,
+    ClockState,
+    DemandType,
+    ExtensionStatus,
+    Level,
+    Party,
+    RuleSet,
+    Status,
+)
 from app.workcal import WorkCalendar
 
 
@@ -236,6 +245,19 @@ class Row:
             "channel": self.channel, "content": self.content, "satisfaction": self.satisfaction,
             "closed": self.closed.isoformat() if self.closed else None,
         }
+
+
+def remaining_text(row: Row) -> str:
+    """The countdown as the ledger shows it: 5 / 超期 2 / 中止（剩 5）, with 暂定 when provisional."""
+    if row.remaining is None:
+        return ""
+    if row.clock == ClockState.PAUSED.label:
+        text = f"中止（剩 {row.remaining}）"
+    elif row.remaining < 0:
+        text = f"超期 {-row.remaining}"
+    else:
+        text = str(row.remaining)
+    return f"{text} 暂定" if row.provisional else text
 
 
 def category_paths(session: Session) -> dict[int, str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QShowEvent
 from sqlalchemy.orm import Session
 
 from app.db import Database
@@ -62,3 +63,25 @@ class BackgroundReader(QObject):
 
         tasks.run(work, title=self.title, on_done=done, on_error=failed, on_cancel=lambda: failed(
             DomainError("已取消")), progress=False)
+
+
+class RefreshOnShow:
+    """Mixin for screens that follow the data: refresh at once when visible, else when next shown.
+
+    The screen sets ``self._stale = False`` when it starts a refresh and connects
+    ``ctx.nav.data_changed`` to ``_on_data_changed``.
+    """
+
+    _stale = True
+    refresh: Callable[[], None]  # each screen defines its own
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)  # type: ignore[misc]
+        if self._stale:
+            self.refresh()
+
+    def _on_data_changed(self) -> None:
+        if self.isVisible():  # type: ignore[attr-defined]
+            self.refresh()
+        else:
+            self._stale = True

@@ -17,7 +17,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QShowEvent
+from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -33,7 +33,7 @@ from app.services import dashboard
 from app.services.dashboard import DashboardData, Figure
 from app.services.queries import DemandFilter
 from app.services.rates import Ratio
-from app.views.background import BackgroundReader
+from app.views.background import BackgroundReader, RefreshOnShow
 from app.views.context import AppContext
 
 RED = "#c62828"
@@ -104,7 +104,7 @@ def _section(title: str) -> QLabel:
     return label
 
 
-class DashboardView(QWidget):
+class DashboardView(RefreshOnShow, QWidget):
     """The 工作台 screen."""
 
     loaded = Signal()  # emitted after fresh figures are shown
@@ -182,17 +182,6 @@ class DashboardView(QWidget):
         self.status.setText("正在统计…")
         self.refresh_button.setEnabled(False)
         self.reader.start(dashboard.compute)
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_data_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
 
     def _show_error(self, message: str) -> None:
         self.refresh_button.setEnabled(True)

@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 
 from app.db import Database
 from app.services import queries
-from app.services.queries import DemandFilter, Row
+from app.services.queries import DemandFilter, Row, remaining_text
 from app.views import tasks
 from app.views.context import AppContext
 from app.vocab import ClockState, DemandType, Status
@@ -89,19 +89,6 @@ CLOCK_COLOURS = {
     ClockState.OVERDUE.label: QColor("#ff8f8f"),
     ClockState.PAUSED.label: QColor("#d6d6d6"),
 }
-
-
-def remaining_text(row: Row) -> str:
-    """The countdown as the ledger shows it: 5 / 超期 2 / 中止（剩 5）, with 暂定 when provisional."""
-    if row.remaining is None:
-        return ""
-    if row.clock == ClockState.PAUSED.label:
-        text = f"中止（剩 {row.remaining}）"
-    elif row.remaining < 0:
-        text = f"超期 {-row.remaining}"
-    else:
-        text = str(row.remaining)
-    return f"{text} 暂定" if row.provisional else text
 
 
 def cell_text(row: Row, key: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -30,7 +30,7 @@ from app.services import villages
 from app.services.rates import Period
 from app.services.villages import PlaceFigures, VillageNode
 from app.views import tasks
-from app.views.background import BackgroundReader
+from app.views.background import BackgroundReader, RefreshOnShow
 from app.views.context import AppContext
 from app.views.dashboard import RED, FigureButton
 
@@ -56,7 +56,7 @@ class VillagesData:
     figures: PlaceFigures | None
 
 
-class VillagesView(QWidget):
+class VillagesView(RefreshOnShow, QWidget):
     """The 一村一档 screen."""
 
     loaded = Signal()  # the tree and the chosen place's figures are shown
@@ -170,17 +170,6 @@ class VillagesView(QWidget):
         period = villages.period_named(self.period_box.currentText())
         self.status.setText("正在统计…")
         self.reader.start(lambda s: VillagesData(None, villages.figures(s, village_id, grid_id, period)))
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_data_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
 
     def _show(self, data: VillagesData) -> None:
         if data.tree is not None:

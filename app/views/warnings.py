@@ -8,7 +8,7 @@ its detail. Only users allowed ``supervise`` (督办, 分管领导, 主要领导
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QShowEvent
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -30,7 +30,7 @@ from app.services.dashboard import Figure
 from app.services.queries import Row
 from app.services.warnings import DemandList, WarningsData
 from app.views import tasks
-from app.views.background import BackgroundReader
+from app.views.background import BackgroundReader, RefreshOnShow
 from app.views.context import AppContext
 from app.views.dashboard import AMBER, RED, FigureButton
 
@@ -113,7 +113,7 @@ class DemandTable(QWidget):
         return self.data.rows[index] if index < len(self.data.rows) else None
 
 
-class WarningsView(QWidget):
+class WarningsView(RefreshOnShow, QWidget):
     """The 预警督办 screen."""
 
     loaded = Signal()
@@ -228,17 +228,6 @@ class WarningsView(QWidget):
         self._stale = False
         self.status.setText("正在统计…")
         self.reader.start(warn.compute)
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_data_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
 
     def _show(self, data: WarningsData) -> None:
         self.data = data
