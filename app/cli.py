@@ -322,6 +322,8 @@ def cmd_holidays(args: argparse.Namespace) -> int:
         print(f"警告：{cov.warning()}")
         return 1
     print("今年和明年均已覆盖")
+    if cov.thin:
+        print(f"注意：{cov.warning()}")
     return 0
 
 

@@ -250,9 +250,17 @@ def test_coverage_warns_about_the_next_year(ledger, tmp_path):
         assert calendar.import_holidays(s, ledger.people.admin, csv_file) == 3
     with ledger.db.read() as s:
         cov = calendar.coverage(s, today=d("2026-11-22"))
-        assert cov.missing == [] and cov.warning() == ""
+        assert cov.missing == []
         assert cov.table_years == [2027]
         assert calendar.load_calendar(s).covers(2027)
+        # Three rest days is far from a whole official schedule: the coverage says so.
+        assert "2027 年只录入了 3 个休息日" in cov.warning()
+    spring = "".join(f"2027-02-{day:02d},休,春节\n" for day in range(5, 18))
+    csv_file.write_text(spring, encoding="utf-8")
+    with ledger.db.write() as s:
+        calendar.import_holidays(s, ledger.people.admin, csv_file)
+    with ledger.db.read() as s:
+        assert calendar.coverage(s, today=d("2026-11-22")).warning() == ""
 
 
 def test_bad_holiday_csv_names_the_line(ledger, tmp_path):

@@ -31,27 +31,40 @@ def load_calendar(session: Session) -> WorkCalendar:
     return cal
 
 
+# An official schedule gives about 30 rest days off work (weekends inside the holidays
+# included); a year entered with far fewer is probably incomplete.
+FEW_REST_DAYS = 15
+
+
 @dataclass(frozen=True)
 class Coverage:
     builtin: range
     table_years: list[int]
     missing: list[int]  # among the current and the next year
+    thin: dict[int, int]  # table-only years with few rest days entered: year → rest days
 
     def warning(self) -> str:
-        if not self.missing:
-            return ""
-        years = "、".join(str(y) for y in self.missing)
-        return (
-            f"节假日数据未覆盖 {years} 年：落在该年的期限按周一至周五暂定计算，"
-            f"并标为“暂定”。请在国务院公布安排后于“设置 › 节假日”录入或导入。"
-        )
+        parts = []
+        if self.missing:
+            years = "、".join(str(y) for y in self.missing)
+            parts.append(
+                f"节假日数据未覆盖 {years} 年：落在该年的期限按周一至周五暂定计算，"
+                f"并标为“暂定”。请在国务院公布安排后于“设置 › 节假日”录入或导入。"
+            )
+        for year, n in sorted(self.thin.items()):
+            parts.append(f"{year} 年只录入了 {n} 个休息日（国务院安排通常约 30 天），请核对是否完整。")
+        return "\n".join(parts)
 
 
 def coverage(session: Session, today: date | None = None) -> Coverage:
     today = today or date.today()
     cal = load_calendar(session)
-    table_years = sorted({d.year for d in session.scalars(sa.select(Holiday.day))})
-    return Coverage(builtin_years(), table_years, cal.uncovered([today.year, today.year + 1]))
+    rows = session.execute(sa.select(Holiday.day, Holiday.is_workday)).all()
+    table_years = sorted({d.year for d, _ in rows})
+    builtin = builtin_years()
+    rest = {y: sum(1 for d, work in rows if d.year == y and not work) for y in table_years if y not in builtin}
+    thin = {y: n for y, n in rest.items() if n < FEW_REST_DAYS and y >= today.year}
+    return Coverage(builtin, table_years, cal.uncovered([today.year, today.year + 1]), thin)
 
 
 KIND_WORDS = {"休": False, "假": False, "休息": False, "off": False, "班": True, "上班": True, "work": True}
