@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog
 
 from app.gui import needs_setup
-from app.services import demands, queries, setup
+from app.services import calendar, demands, queries, setup
 from app.services.queries import DemandFilter
 from app.views.context import AppContext
 from app.views.ledger import COLUMN_INDEX, COLUMNS, LedgerModel, LedgerView
@@ -284,6 +284,12 @@ def test_main_window_navigation_status_bar_and_open_ledger(qtbot: Any, filled: A
     overdue, due_soon = count(filled, DemandFilter(overdue=True)), count(filled, DemandFilter(due_soon=True))
     qtbot.waitUntil(lambda: window.overdue == overdue and window.due_soon == due_soon)
     assert f"超期 {overdue}" in window.counts_label.text() and f"临期 {due_soon}" in window.counts_label.text()
+    # The status bar warns when this or next year has no official holiday schedule.
+    with filled.db.read() as s:
+        uncovered = bool(calendar.coverage(s).missing)
+    assert window.calendar_label.isVisibleTo(window) == uncovered
+    if uncovered:
+        assert "节假日数据未覆盖" in window.calendar_label.text()
 
     window.ctx.nav.open_ledger.emit(DemandFilter(overdue=True), "已超期")
     assert window.current_page() == "ledger"

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__, paths
-from app.services import queries
+from app.services import calendar, queries
 from app.services.queries import DemandFilter
 from app.views import tasks
 from app.views.context import AppContext
@@ -143,8 +143,14 @@ class MainWindow(QMainWindow):
         self.counts_label.setTextFormat(Qt.TextFormat.RichText)
         self.counts_label.linkActivated.connect(self._count_clicked)
         self.counts_label.setToolTip("点击数字查看对应诉求")
+        self.calendar_label = QLabel("", self)
+        self.calendar_label.setObjectName("calendar_warning")
+        self.calendar_label.setTextFormat(Qt.TextFormat.RichText)
+        self.calendar_label.linkActivated.connect(lambda _link: self.show_page("settings"))
+        self.calendar_label.hide()
         bar.addWidget(self.db_label)
         bar.addWidget(self.user_label)
+        bar.addPermanentWidget(self.calendar_label)
         bar.addPermanentWidget(self.counts_label)
 
         menu = self.menuBar()
@@ -278,16 +284,21 @@ class MainWindow(QMainWindow):
     def refresh_counts(self) -> None:
         db = self.ctx.db
 
-        def work(control: tasks.TaskControl) -> tuple[int, int]:
+        def work(control: tasks.TaskControl) -> tuple[int, int, str]:
             today = date.today()
             with db.read() as s:
                 return (queries.count(s, DemandFilter(overdue=True), today),
-                        queries.count(s, DemandFilter(due_soon=True), today))
+                        queries.count(s, DemandFilter(due_soon=True), today),
+                        calendar.coverage(s, today).warning())
 
-        def done(result: tuple[int, int]) -> None:
+        def done(result: tuple[int, int, str]) -> None:
             if not shiboken6.isValid(self):
                 return
-            self.overdue, self.due_soon = result
+            self.overdue, self.due_soon, warning = result
+            self.calendar_label.setVisible(bool(warning))
+            self.calendar_label.setToolTip(warning)
+            missing = "节假日数据不完整" if "只录入了" in warning and "未覆盖" not in warning else "节假日数据未覆盖"
+            self.calendar_label.setText(f'<a href="settings" style="color:#cf1322;">⚠ {missing}</a>')
             self.counts_label.setText(
                 f'<a href="overdue" style="color:#cf1322;">超期 {self.overdue}</a> / '
                 f'<a href="due_soon" style="color:#d48806;">临期 {self.due_soon}</a>')
