@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -44,7 +44,7 @@ from app.deadlines import Rule
 from app.services import admin, calendar
 from app.services.admin import RULE_KEYS, UNIT_LABELS, SettingsSnapshot
 from app.views import tasks
-from app.views.background import BackgroundReader
+from app.views.background import BackgroundReader, RefreshOnShow
 from app.views.context import AppContext
 from app.vocab import Level, Role
 
@@ -856,7 +856,7 @@ class UsersPage(Page):
 # -- the screen ----------------------------------------------------------------------------------
 
 
-class SettingsView(QWidget):
+class SettingsView(RefreshOnShow, QWidget):
     """The 设置 screen: one tab per list; read-only for users without the role."""
 
     loaded = Signal()
@@ -928,11 +928,6 @@ class SettingsView(QWidget):
     def refresh(self) -> None:
         self._stale = False
         self.reader.start(admin.snapshot)
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
 
     def _show(self, snap: SettingsSnapshot) -> None:
         self.snap = snap
