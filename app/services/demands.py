@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import access, deadlines, lifecycle
@@ -414,22 +415,31 @@ def _take_numbers(session: Session, township_id: int, code: str, years: list[int
     need = Counter(years)
     last: dict[int, int] = {}
     for year in sorted(need):
-        updated = session.execute(
-            sa.update(CaseCounter)
-            .where(CaseCounter.township_id == township_id, CaseCounter.year == year)
-            .values(last_seq=CaseCounter.last_seq + need[year])
-            .returning(CaseCounter.last_seq)
-        ).scalar()
+        updated = _bump_counter(session, township_id, year, need[year])
         if updated is None:
-            session.add(CaseCounter(township_id=township_id, year=year, last_seq=need[year]))
-            session.flush()
-            updated = need[year]
+            # The year's first number. Another PC may create the same counter row at this
+            # moment (PostgreSQL): the loser's savepoint rolls back and it bumps the winner's row.
+            try:
+                with session.begin_nested():
+                    session.add(CaseCounter(township_id=township_id, year=year, last_seq=need[year]))
+                updated = need[year]
+            except IntegrityError:
+                updated = _bump_counter(session, township_id, year, need[year])
         last[year] = updated - need[year]
     out = []
     for year in years:
         last[year] += 1
         out.append(f"{code}-{year}-{last[year]:05d}")
     return out
+
+
+def _bump_counter(session: Session, township_id: int, year: int, by: int) -> int | None:
+    return session.execute(
+        sa.update(CaseCounter)
+        .where(CaseCounter.township_id == township_id, CaseCounter.year == year)
+        .values(last_seq=CaseCounter.last_seq + by)
+        .returning(CaseCounter.last_seq)
+    ).scalar()
 
 
 def next_case_number(session: Session, township_id: int, code: str, year: int) -> str:
