@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("file", type=Path)
     hs.add_parser("coverage")
 
-    s = sub.add_parser("db", help="数据库：upgrade / check")
-    s.add_argument("action", choices=["upgrade", "check"])
+    s = sub.add_parser("db", help="数据库：upgrade / check / backup")
+    s.add_argument("action", choices=["upgrade", "check", "backup"])
+    s.add_argument("--to", type=Path, help="backup：备份文件路径（默认：数据库旁的 <名称>-backups/ 目录）")
 
     s = sub.add_parser("screenshots", help="离屏渲染各主要界面为 PNG（登录、工作台、受理登记、台账、详情、一村一档、预警督办、设置）")
     s.add_argument("dir", type=Path)
@@ -332,6 +333,15 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.action == "upgrade":
         backup = db.upgrade()
         print(f"数据库结构已是最新版本 {db.head_revision()}" + (f"；升级前备份：{backup}" if backup else ""))
+        return 0
+    if args.action == "backup":
+        from datetime import datetime as _dt
+
+        db_file = paths.sqlite_path(db.url)
+        if db_file is None:
+            raise DomainError("只有 SQLite 数据库可以由本程序备份；PostgreSQL 请用 pg_dump")
+        target = args.to or paths.backups_dir(db.url) / f"{db_file.stem}-{_dt.now():%Y%m%d-%H%M%S}{db_file.suffix}"
+        print(f"已备份到 {db.backup_to(target)}")
         return 0
     problems = db.check()
     for p in problems:

@@ -8,9 +8,10 @@ counter and then both write it. The same code runs on PostgreSQL through a URL.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from app.errors import ConflictError
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 15_000
+DAILY_BACKUPS_KEPT = 14
 
 
 def _install_sqlite_pragmas(engine: sa.Engine) -> None:
@@ -138,18 +140,43 @@ class Database:
 
     def _backup(self, db_file: Path, revision: str) -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = db_file.with_name(f"{db_file.stem}.backup-{stamp}-{revision}{db_file.suffix}")
-        # The SQLite backup API copies a consistent snapshot even with a WAL file beside it.
-        import sqlite3
+        return self.backup_to(db_file.with_name(f"{db_file.stem}.backup-{stamp}-{revision}{db_file.suffix}"))
 
+    def backup_to(self, target: Path) -> Path:
+        """Copy a consistent snapshot of the SQLite file (the backup API honours the WAL)."""
+        db_file = paths.sqlite_path(self.url)
+        if db_file is None:
+            raise RuntimeError("只有 SQLite 数据库可以由本程序备份；PostgreSQL 请用 pg_dump")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
         src = sqlite3.connect(db_file)
-        dst = sqlite3.connect(target)
+        dst = sqlite3.connect(tmp)
         try:
             src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         finally:
             dst.close()
             src.close()
+        tmp.replace(target)
         log.info("backup written to %s", target)
+        return target
+
+    def daily_backup(self, folder: Path, keep: int = DAILY_BACKUPS_KEPT, today: date | None = None) -> Path | None:
+        """Once a day, a copy into ``folder`` named by the date; only the newest ``keep`` stay.
+
+        Returns the new copy, or None when today's exists already or the database is not SQLite.
+        """
+        db_file = paths.sqlite_path(self.url)
+        if db_file is None:
+            return None
+        today = today or date.today()
+        target = folder / f"{db_file.stem}-{today:%Y%m%d}{db_file.suffix}"
+        if target.exists():
+            return None
+        self.backup_to(target)
+        copies = sorted(folder.glob(f"{db_file.stem}-[0-9]*{db_file.suffix}"))
+        for old in copies[:-keep]:
+            old.unlink()
         return target
 
     def check(self) -> list[str]:

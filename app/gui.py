@@ -174,6 +174,8 @@ def run_gui(db_target: str | None) -> int:
     ctx = AppContext(db=db, user=login.user, files_dir=paths.attachments_dir(db.url))
     window = MainWindow(ctx)
     window.show()
+    tasks.run(lambda _control: db.daily_backup(paths.backups_dir(db.url)), title="每日备份",
+              on_error=lambda exc: log.warning("daily backup failed: %s", exc), progress=False)
     code = app.exec()
     tasks.wait_all()
     db.dispose()

@@ -57,3 +57,10 @@ def attachments_dir(db_url: str) -> Path:
     base = db_file.parent / f"{db_file.stem}-files" if db_file else data_dir() / "files"
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+def backups_dir(db_url: str) -> Path:
+    """Daily copies are kept beside a SQLite file, in ``<name>-backups/``."""
+    db_file = sqlite_path(db_url)
+    base = db_file.parent / f"{db_file.stem}-backups" if db_file else data_dir() / "backups"
+    return base
