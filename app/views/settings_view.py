@@ -105,7 +105,7 @@ class Page(QWidget):
             w.setEnabled(allowed)
 
     def show_snapshot(self, snap: SettingsSnapshot) -> None:
-        raise NotImplementedError
+        """Fill the tab from a fresh snapshot; every tab defines its own."""
 
     def write(self, fn: Callable[[Session], Any], done: str) -> None:
         self.screen.write(self.operation, fn, done)
