@@ -148,7 +148,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
             setup.add_user(s, None, args.admin, "管理员", [Role.ADMIN], args.admin_password, check=False)
         n = len(town.villages)
-    print(f"已初始化：{args.township}（{args.code}），村(社区) {n} 个；数据库 {db.url}")
+    print(f"已初始化：{args.township}（{args.code}），村(社区) {n} 个；数据库 {paths.display_url(db.url)}")
     return 0
 
 
@@ -164,7 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = generate(db, DemoSpec(demands=args.demands, seed=args.seed, township=args.township,
                                     today=args.today or date.today()))
     print(summary)
-    print(f"数据库：{db.url}")
+    print(f"数据库：{paths.display_url(db.url)}")
     return 0
 
 

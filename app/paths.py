@@ -64,3 +64,10 @@ def backups_dir(db_url: str) -> Path:
     db_file = sqlite_path(db_url)
     base = db_file.parent / f"{db_file.stem}-backups" if db_file else data_dir() / "backups"
     return base
+
+
+def display_url(url: str) -> str:
+    """A database URL fit to print or show: the password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

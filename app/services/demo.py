@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from app import deadlines
 from app.db import Database
-from app.models import Base, Category, Channel, Unit, Village
+from app.errors import DomainError
+from app.models import Base, Category, Channel, Demand, Unit, Village
 from app.services import settings, setup
 from app.services.audit import record
 from app.services.calendar import load_calendar
@@ -149,6 +150,9 @@ def generate(db: Database, spec: DemoSpec) -> str:
     with db.write() as s:
         from app.services.setup import VillageSpec
 
+        if s.scalar(sa.select(sa.func.count()).select_from(Demand)):
+            raise DomainError("演示数据只写入空的数据库；该数据库已有诉求")
+
         town = setup.init_township(s, spec.township, spec.code,
                                    [VillageSpec(n, f"{spec.code[:9]}{i + 1:03d}", g) for i, (n, g) in enumerate(VILLAGES)])
         for name in TOWNSHIP_UNITS:
@@ -277,6 +281,12 @@ def _flush(db: Database, bulk: _Bulk) -> None:
                 sub = _Bulk()
                 sub.rows, sub.cols = {table: rows[table]}, {table: cols[table]}
                 sub.flush(conn)
+        if conn.dialect.name == "postgresql":
+            # Rows were given explicit ids: move each id sequence past them.
+            for table in ("petitioner", "demand"):
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))")
     bulk.rows.clear()
     bulk.cols.clear()
 
