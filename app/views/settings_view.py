@@ -80,6 +80,25 @@ def _selected_id(table: QTableWidget) -> Any:
     return item.data(ID_ROLE) if item is not None else None
 
 
+def _fill_rows(table: QTableWidget, rows: list[tuple[Any, list[str]]]) -> None:
+    """Replace the table's rows, each (id, cells); the row selected before stays selected."""
+    current = _selected_id(table)
+    table.setRowCount(len(rows))
+    for r, (row_id, cells) in enumerate(rows):
+        for c, text in enumerate(cells):
+            table.setItem(r, c, _cell(text, row_id if c == 0 else None))
+        if row_id == current:
+            table.selectRow(r)
+
+
+def _fill_optional(box: QComboBox, items: list[tuple[Any, str]]) -> None:
+    """A choice of (id, name) with “（无）” first."""
+    box.clear()
+    box.addItem("（无）", None)
+    for item_id, name in items:
+        box.addItem(name, item_id)
+
+
 def _hint(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
@@ -339,18 +358,9 @@ class UnitsPage(Page):
 
     def show_snapshot(self, snap: SettingsSnapshot) -> None:
         self.snap = snap
-        current = _selected_id(self.table)
-        self.village_box.clear()
-        self.village_box.addItem("（无）", None)
-        for v in snap.villages:
-            self.village_box.addItem(v.name, v.id)
-        self.table.setRowCount(len(snap.units))
-        for r, u in enumerate(snap.units):
-            cells = [u.name, f"{u.level.label}级", u.village, str(u.open), "启用" if u.active else "停用"]
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, _cell(text, u.id if c == 0 else None))
-            if u.id == current:
-                self.table.selectRow(r)
+        _fill_optional(self.village_box, [(v.id, v.name) for v in snap.villages])
+        _fill_rows(self.table, [(u.id, [u.name, f"{u.level.label}级", u.village, str(u.open),
+                                        "启用" if u.active else "停用"]) for u in snap.units])
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
@@ -483,13 +493,8 @@ class ChannelsPage(Page):
         self.editable(self.name_edit, self.active_check, self.save_button, self.add_button)
 
     def show_snapshot(self, snap: SettingsSnapshot) -> None:
-        current = _selected_id(self.table)
-        self.table.setRowCount(len(snap.channels))
-        for r, c in enumerate(snap.channels):
-            for col, text in enumerate([c.name, "启用" if c.active else "停用", str(c.demands)]):
-                self.table.setItem(r, col, _cell(text, c.id if col == 0 else None))
-            if c.id == current:
-                self.table.selectRow(r)
+        _fill_rows(self.table, [(c.id, [c.name, "启用" if c.active else "停用", str(c.demands)])
+                                for c in snap.channels])
 
     def _chosen(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -783,19 +788,9 @@ class UsersPage(Page):
 
     def show_snapshot(self, snap: SettingsSnapshot) -> None:
         self.snap = snap
-        current = _selected_id(self.table)
-        self.unit_box.clear()
-        self.unit_box.addItem("（无）", None)
-        for u in snap.units:
-            self.unit_box.addItem(u.name, u.id)
-        self.table.setRowCount(len(snap.users))
-        for r, u in enumerate(snap.users):
-            cells = [u.username, u.name, "、".join(role.label for role in u.roles), u.unit,
-                     "启用" if u.active else "停用"]
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, _cell(text, u.id if c == 0 else None))
-            if u.id == current:
-                self.table.selectRow(r)
+        _fill_optional(self.unit_box, [(u.id, u.name) for u in snap.units])
+        _fill_rows(self.table, [(u.id, [u.username, u.name, "、".join(role.label for role in u.roles), u.unit,
+                                        "启用" if u.active else "停用"]) for u in snap.users])
         self.table.resizeColumnsToContents()
 
     def _user(self) -> admin.UserRow | None:
